@@ -1,0 +1,1378 @@
+--- userdocker policy engine.
+--
+-- Applies the admin's settings (the reference tool's names, Lua-ified) to one
+-- parsed docker request and returns a verdict.  The C side runs this chunk in
+-- a sandbox as the calling user; everything that touches the system comes
+-- through the `host` table it passes in (see M.decide).
+--
+-- Contract:
+--   M.defaults(caller)               -> fresh settings table with every default
+--   M.config_env(settings, caller)   -> _ENV for one admin config file
+--   M.validate(settings)             -> nothing, or error("SETTING: what is wrong")
+--   M.dump(settings)                 -> effective settings, one per line
+--   M.decide(settings, request, ctx) -> { action = "exec" | "print" | "deny", ... }
+--
+-- Errors: a refusal of the user's request is a deny result.  A mistake in the
+-- settings is a plain Lua error naming the setting; the C side treats every
+-- error escaping decide as a policy failure and runs nothing (fail closed).
+
+-- Library functions are captured once, so a config file that replaces
+-- fields of a library table cannot change how the engine behaves.
+local assert, error, ipairs, next, pairs, pcall, select, setmetatable,
+	tostring, type = assert, error, ipairs, next, pairs, pcall, select,
+	setmetatable, tostring, type
+local getmetatable, rawequal, rawset = getmetatable, rawequal, rawset
+local sbyte, sfind, sformat, sgmatch, sgsub, slower, smatch, ssub, supper =
+	string.byte, string.find, string.format, string.gmatch, string.gsub,
+	string.lower, string.match, string.sub, string.upper
+local tconcat, tsort, tunpack = table.concat, table.sort, table.unpack
+local mtype = math.type
+
+local M = {}
+
+-- ===================================================================
+-- Constants
+-- ===================================================================
+
+--- Every setting, in the order dump() lists them.
+local SETTING_NAMES = {
+	"LOGLVL", "EXECUTORS", "EXECUTOR_DEFAULT", "ALLOWED_SUBCOMMANDS",
+	"ARGS_ALWAYS", "ARGS_AVAILABLE",
+	"VOLUME_MOUNTS_ALWAYS", "VOLUME_MOUNTS_DEFAULT", "VOLUME_MOUNTS_AVAILABLE",
+	"PROBE_USED_MOUNTS", "ALLOWED_IMAGE_REGEXPS", "RUN_PULL",
+	"USER_IN_CONTAINER", "CAPS_DROP", "CAPS_ADD", "ALLOWED_PORT_MAPPINGS",
+	"ENV_VARS", "ENV_VARS_EXT",
+	"NVIDIA_SMI", "NV_ALLOWED_GPUS", "NV_DEFAULT_GPU_COUNT_RESERVATION",
+	"NV_MAX_GPU_COUNT_RESERVATION", "NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED",
+	"NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION", "NV_ALLOW_OWN_GPU_REUSE",
+	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL",
+}
+
+--- The subcommands the engine has rules for, with their one-line help.
+local SUBCOMMANDS = {
+	attach = "attach to one of your running containers",
+	dockviz = "show the image tree",
+	images = "list images",
+	load = "load an image from a tar archive",
+	ps = "list containers",
+	pull = "pull an image",
+	run = "run a command in a new container",
+	version = "show the docker and userdocker versions",
+}
+
+--- Names a config file reads but cannot assign: who the caller is.
+local CALLER_VARS = {
+	"uid", "gid", "user_name", "group_name", "user_home", "group_names", "gids",
+}
+
+--- Base functions and libraries a config file may use.
+local SAFE_FUNCTIONS = {
+	"assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select",
+	"tonumber", "tostring", "type", "rawequal", "rawlen", "rawget", "rawset",
+	"setmetatable", "getmetatable",
+}
+local SAFE_LIBRARIES = { "string", "table", "math", "utf8" }
+
+--- run options with their own rules; ARGS_AVAILABLE is not consulted.
+local RUN_DEDICATED = {
+	["--volume"] = true, ["--publish"] = true, ["--env"] = true,
+	["--no-default-mounts"] = true,
+}
+
+--- run options ARGS_ALWAYS may not force, and the setting to use instead.
+local RUN_NOT_FORCIBLE = {
+	["--volume"] = "VOLUME_MOUNTS_ALWAYS",
+	["--env"] = "ENV_VARS",
+	["--no-default-mounts"] = "VOLUME_MOUNTS_DEFAULT",
+}
+
+--- Bind mount flags docker knows; admin entries may carry any of them.
+local MOUNT_FLAGS = {
+	ro = true, rw = true, z = true, Z = true, shared = true, rshared = true,
+	slave = true, rslave = true, private = true, rprivate = true,
+	nocopy = true, consistent = true, cached = true, delegated = true,
+}
+
+--- Environment names that select GPUs; GPU reservation is userdocker's.
+local GPU_ENV = {
+	NVIDIA_VISIBLE_DEVICES = true, CUDA_VISIBLE_DEVICES = true, NV_GPU = true,
+}
+
+local LOG_LEVELS = { DEBUG = true, INFO = true, WARNING = true, ERROR = true }
+local RUN_PULL_VALUES = { default = true, never = true, always = true }
+
+-- ===================================================================
+-- Small helpers
+-- ===================================================================
+
+--- Set of the strings in a list.
+local function set_of(list)
+	local s = {}
+	for _, v in ipairs(list) do s[v] = true end
+	return s
+end
+
+local SETTING_SET = set_of(SETTING_NAMES)
+local CALLER_SET = set_of(CALLER_VARS)
+
+--- Deep copy of a tree of tables (no cycles).
+local function copy(v)
+	if type(v) ~= "table" then return v end
+	local t = {}
+	for k, x in pairs(v) do t[k] = copy(x) end
+	return t
+end
+
+--- The keys of a table, sorted (numbers first, then strings).
+local function sorted_keys(t)
+	local keys = {}
+	for k in pairs(t) do keys[#keys + 1] = k end
+	tsort(keys, function(a, b)
+		local ta, tb = type(a), type(b)
+		if ta ~= tb then return ta < tb end
+		if ta == "number" or ta == "string" then return a < b end
+		return tostring(a) < tostring(b)
+	end)
+	return keys
+end
+
+--- True when t is a sequence 1..n with nothing else in it.
+local function is_list(t)
+	local n = 0
+	for _ in pairs(t) do n = n + 1 end
+	for i = 1, n do
+		if t[i] == nil then return false end
+	end
+	return true
+end
+
+--- "a, b, c", or "none" for an empty list.
+local function join(list)
+	if #list == 0 then return "none" end
+	return tconcat(list, ", ")
+end
+
+--- Escapes control characters, so a message stays on one line.
+local function printable(s)
+	return (sgsub(tostring(s), "%c", function(c)
+		return sformat("\\x%02x", sbyte(c))
+	end))
+end
+
+--- True when s starts with prefix.
+local function starts_with(s, prefix)
+	return ssub(s, 1, #prefix) == prefix
+end
+
+--- Lexically normalised absolute path: no "//", ".", ".." or trailing "/".
+local function normalize_path(p)
+	local parts = {}
+	for c in sgmatch(p, "[^/]+") do
+		if c == ".." then
+			parts[#parts] = nil
+		elseif c ~= "." then
+			parts[#parts + 1] = c
+		end
+	end
+	return "/" .. tconcat(parts, "/")
+end
+
+--- The part of path below root ("" for root itself), or nil when path is
+--- not at or below root.  Whole components only: /a/bc is not below /a/b.
+local function path_below(path, root)
+	if path == root then return "" end
+	local prefix = root == "/" and "/" or root .. "/"
+	if starts_with(path, prefix) then return ssub(path, #prefix + 1) end
+	return nil
+end
+
+--- root joined with a relative path (which may be "").
+local function path_join(root, rel)
+	if rel == "" then return root end
+	if root == "/" then return "/" .. rel end
+	return root .. "/" .. rel
+end
+
+-- ===================================================================
+-- Defaults
+-- ===================================================================
+
+--- Checks the caller table the C side passes in.
+local function check_caller(caller)
+	if type(caller) ~= "table" then error("caller: table expected", 3) end
+	for _, k in ipairs({ "uid", "gid" }) do
+		if mtype(caller[k]) ~= "integer" then
+			error("caller: " .. k .. " must be an integer", 3)
+		end
+	end
+	for _, k in ipairs({ "user_name", "group_name", "user_home" }) do
+		if type(caller[k]) ~= "string" then
+			error("caller: " .. k .. " must be a string", 3)
+		end
+	end
+end
+
+--- A fresh settings table holding every setting's default for caller.
+function M.defaults(caller)
+	check_caller(caller)
+	local home = caller.user_home
+	return {
+		LOGLVL = "INFO",
+		EXECUTORS = {
+			docker = "/usr/bin/docker",
+			["nvidia-docker"] = "/usr/bin/nvidia-docker",
+		},
+		EXECUTOR_DEFAULT = "docker",
+		ALLOWED_SUBCOMMANDS = {
+			"attach", "dockviz", "images", "load", "ps", "pull", "run",
+			"version",
+		},
+		ARGS_ALWAYS = { run = { "--rm" } },
+		ARGS_AVAILABLE = {
+			attach = { "--no-stdin" },
+			images = { { "-a", "--all" }, "--digests", "--no-trunc",
+				{ "-q", "--quiet" } },
+			load = { { "-q", "--quiet" } },
+			ps = { { "-a", "--all" }, { "-l", "--latest" }, { "-s", "--size" },
+				{ "-q", "--quiet" }, "--no-trunc" },
+			pull = { { "-a", "--all-tags" } },
+			run = { { "-t", "--tty" }, { "-i", "--interactive" }, "--read-only",
+				{ "-P", "--publish-all" }, "--entrypoint",
+				{ "-w", "--workdir" } },
+			version = {},
+		},
+		VOLUME_MOUNTS_ALWAYS = {},
+		VOLUME_MOUNTS_AVAILABLE = {},
+		VOLUME_MOUNTS_DEFAULT = { home .. ":" .. home },
+		PROBE_USED_MOUNTS = true,
+		ALLOWED_IMAGE_REGEXPS = { "^[A-Za-z_].*" },
+		RUN_PULL = "default",
+		USER_IN_CONTAINER = true,
+		CAPS_DROP = { "ALL" },
+		CAPS_ADD = {},
+		ALLOWED_PORT_MAPPINGS = { [[^127\.0\.0\.1::[0-9]+$]], "^[0-9]+$" },
+		ENV_VARS = { "HOME=" .. home },
+		ENV_VARS_EXT = { ["nvidia-docker"] = { "NCCL_TOPOLOGY=CUBEMESH" } },
+		NVIDIA_SMI = "/usr/bin/nvidia-smi",
+		NV_ALLOWED_GPUS = "ALL",
+		NV_DEFAULT_GPU_COUNT_RESERVATION = 1,
+		NV_MAX_GPU_COUNT_RESERVATION = -1,
+		NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = 0,
+		NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = true,
+		NV_ALLOW_OWN_GPU_REUSE = true,
+		DOCKER_SOCKET = "/var/run/docker.sock",
+		NO_NEW_PRIVILEGES = true,
+		PS_SHOW_ALL = false,
+	}
+end
+
+-- ===================================================================
+-- Config file environment
+-- ===================================================================
+
+-- The engine's own view of the safe globals, taken when the chunk loads.
+local BASE = {}
+for _, name in ipairs(SAFE_FUNCTIONS) do BASE[name] = _ENV[name] end
+for _, name in ipairs(SAFE_LIBRARIES) do BASE[name] = _ENV[name] end
+
+--- Fresh copies of the safe globals, so one config file cannot patch the
+--- libraries the engine or another file uses.
+local function safe_globals()
+	local g = {}
+	for _, name in ipairs(SAFE_FUNCTIONS) do g[name] = BASE[name] end
+	for _, name in ipairs(SAFE_LIBRARIES) do
+		if BASE[name] ~= nil then g[name] = copy(BASE[name]) end
+	end
+	if g.string then g.string.dump = nil end
+	return g
+end
+
+--- The caller variables config files read (copies: editing them changes
+--- nothing outside the file).
+local function caller_vars(caller)
+	local v = {}
+	for _, name in ipairs(CALLER_VARS) do v[name] = copy(caller[name]) end
+	v.group_names = v.group_names or {}
+	v.gids = v.gids or {}
+	return v
+end
+
+--- Error for an assignment to a caller variable, blamed on the config line.
+local function caller_var_error(name)
+	error(name .. ": is the caller's identity, config files cannot assign it", 3)
+end
+
+--- The _ENV a config file runs in.  Reads see settings, then the caller
+--- variables, then the safe globals; every assignment goes to settings.
+function M.config_env(settings, caller)
+	check_caller(caller)
+	local vars = caller_vars(caller)
+	local globals = safe_globals()
+	local env = {}
+	globals.rawset = function(t, k, v)
+		if rawequal(t, env) then
+			if CALLER_SET[k] then caller_var_error(k) end
+			settings[k] = v
+			return t
+		end
+		return rawset(t, k, v)
+	end
+	return setmetatable(env, {
+		__index = function(_, k)
+			local v = settings[k]
+			if v ~= nil then return v end
+			v = vars[k]
+			if v ~= nil then return v end
+			return globals[k]
+		end,
+		__newindex = function(_, k, v)
+			if CALLER_SET[k] then caller_var_error(k) end
+			settings[k] = v
+		end,
+		__metatable = false,
+	})
+end
+
+-- ===================================================================
+-- Validation (admin mistakes; every message starts with the setting)
+-- ===================================================================
+
+--- Raises "NAME: msg".
+local function bad(name, fmt, ...)
+	error(name .. ": " .. sformat(fmt, ...), 0)
+end
+
+--- A value's type for messages ("integer" and "float" for numbers).
+local function type_name(v)
+	return mtype(v) or type(v)
+end
+
+--- True for a string that is an absolute path.
+local function is_abs(v)
+	return type(v) == "string" and ssub(v, 1, 1) == "/"
+end
+
+local function check_bool(name, v)
+	if type(v) ~= "boolean" then bad(name, "must be true or false, got %s", type_name(v)) end
+end
+
+local function check_abs_path(name, v)
+	if not is_abs(v) then bad(name, "must be an absolute path, got %s", printable(tostring(v))) end
+end
+
+local function check_integer(name, v, min)
+	if mtype(v) ~= "integer" then bad(name, "must be an integer, got %s", type_name(v)) end
+	if v < min then bad(name, "must be %d or more, got %d", min, v) end
+end
+
+local function check_one_of(name, v, allowed, shown)
+	if type(v) ~= "string" or not allowed[v] then
+		bad(name, "must be one of %s, got %s", shown, printable(tostring(v)))
+	end
+end
+
+--- Checks that v is a list and calls check(item, where) on each entry.
+local function check_list(name, v, check)
+	if type(v) ~= "table" or not is_list(v) then bad(name, "must be a list") end
+	for i, item in ipairs(v) do check(item, sformat("%s[%d]", name, i)) end
+end
+
+--- Checks that v is a table keyed by strings and calls check(value, where).
+local function check_map(name, v, check)
+	if type(v) ~= "table" then bad(name, "must be a table") end
+	for k, item in pairs(v) do
+		if type(k) ~= "string" then bad(name, "keys must be strings, got %s", type_name(k)) end
+		check(k, item, name .. "." .. k)
+	end
+end
+
+local function check_string(item, where)
+	if type(item) ~= "string" then bad(where, "must be a string, got %s", type_name(item)) end
+end
+
+--- Name part of an option entry: "-t" or "--long-name".
+local function is_option_name(s)
+	return smatch(s, "^%-%w$") ~= nil or smatch(s, "^%-%-%w[%w%-]*$") ~= nil
+end
+
+--- Splits "--name=value" into name and value (nil without '=').
+local function split_assign(entry)
+	local eq = sfind(entry, "=", 1, true)
+	if not eq then return entry, nil end
+	return ssub(entry, 1, eq - 1), ssub(entry, eq + 1)
+end
+
+--- Checks one option entry string; assignments only when allowed.
+local function check_option_string(item, where, assign_ok)
+	check_string(item, where)
+	local name, value = split_assign(item)
+	if not is_option_name(name) then bad(where, "not an option: %s", printable(item)) end
+	if value and not assign_ok then
+		bad(where, "an alias group cannot carry a value: %s", printable(item))
+	end
+end
+
+--- Checks the subcommand key of ARGS_ALWAYS / ARGS_AVAILABLE.
+local function check_subcommand_key(key, where)
+	if not SUBCOMMANDS[key] then bad(where, "unknown subcommand") end
+end
+
+--- Checks one ARGS_AVAILABLE entry: a name, "--name=value", or an alias group.
+local function check_available_entry(item, where)
+	if type(item) == "table" then
+		if not is_list(item) or #item == 0 then
+			bad(where, "an alias group must be a non-empty list of option names")
+		end
+		for i, name in ipairs(item) do
+			check_option_string(name, sformat("%s[%d]", where, i), false)
+		end
+	else
+		check_option_string(item, where, true)
+	end
+end
+
+--- Flags of a mount spec in canonical form ("" or "ro" or "ro,z"), or nil
+--- when malformed (empty entries).
+local function parse_mount_flags(s)
+	if s == nil or s == "" then return "" end
+	local list = {}
+	for tok in sgmatch(s .. ",", "([^,]*),") do
+		if tok == "" then return nil end
+		list[#list + 1] = tok
+	end
+	tsort(list)
+	return tconcat(list, ",")
+end
+
+--- Splits "a:b[:c]" into its fields (1 to n of them).
+local function split_colons(s)
+	local parts = {}
+	for f in sgmatch(s .. ":", "([^:]*):") do parts[#parts + 1] = f end
+	return parts
+end
+
+--- Parses an admin mount entry "host[/**]:container[:flags]".
+--- Returns { spec, root, sub, container, flags } or nil, why.
+local function parse_admin_mount(spec)
+	local parts = split_colons(spec)
+	if #parts < 2 or #parts > 3 then return nil, "expected HOST:CONTAINER[:FLAGS]" end
+	local host, container = parts[1], parts[2]
+	local sub = false
+	if host == "/**" then
+		host, sub = "/", true
+	elseif ssub(host, -3) == "/**" then
+		host, sub = ssub(host, 1, -4), true
+	end
+	if not is_abs(host) then return nil, "host path must be absolute" end
+	if sfind(host, "*", 1, true) then return nil, "'*' is only allowed as a final /**" end
+	if container ~= "" then
+		if not is_abs(container) then return nil, "container path must be absolute or empty" end
+		container = normalize_path(container)
+	end
+	local flags = parse_mount_flags(parts[3])
+	if not flags then return nil, "empty mount flag" end
+	for f in sgmatch(flags, "[^,]+") do
+		if not MOUNT_FLAGS[f] then return nil, "unknown mount flag " .. f end
+	end
+	return { spec = spec, root = host, sub = sub, container = container, flags = flags }
+end
+
+--- Checks a mount list; automatically added mounts need a fixed target.
+local function check_mounts(name, v, auto)
+	check_list(name, v, function(item, where)
+		check_string(item, where)
+		local m, why = parse_admin_mount(item)
+		if not m then bad(where, "%s: %s", why, printable(item)) end
+		if auto and (m.sub or m.container == "") then
+			bad(where, "a mount added automatically needs a host directory and a container path: %s",
+				printable(item))
+		end
+		if m.container == "/" then bad(where, "container path must not be /: %s", printable(item)) end
+	end)
+end
+
+--- Name part of an env entry "KEY=VALUE", or nil when malformed.
+local function env_key(s)
+	return smatch(s, "^([^=]+)=")
+end
+
+--- True for the environment names and label keys userdocker reserves.
+local function reserved_env(key)
+	return starts_with(supper(key), "USERDOCKER")
+end
+
+--- Checks an admin env list.
+local function check_env_list(name, v)
+	check_list(name, v, function(item, where)
+		check_string(item, where)
+		local key = env_key(item)
+		if not key or sfind(key, "%s") then bad(where, "must be KEY=VALUE: %s", printable(item)) end
+		if reserved_env(key) then bad(where, "USERDOCKER* names are reserved: %s", printable(item)) end
+	end)
+end
+
+--- Per-setting checks, applied in SETTING_NAMES order.
+local CHECKS = {
+	LOGLVL = function(n, v) check_one_of(n, v, LOG_LEVELS, "DEBUG, INFO, WARNING, ERROR") end,
+	EXECUTORS = function(n, v)
+		check_map(n, v, function(k, path, where)
+			if not smatch(k, "^%w[%w._-]*$") then bad(n, "bad executor name: %s", printable(k)) end
+			check_abs_path(where, path)
+		end)
+		if next(v) == nil then bad(n, "must name at least one executor") end
+	end,
+	EXECUTOR_DEFAULT = function(n, v, s)
+		check_string(v, n)
+		if type(s.EXECUTORS) ~= "table" or s.EXECUTORS[v] == nil then
+			bad(n, "%s is not a key of EXECUTORS", printable(v))
+		end
+	end,
+	ALLOWED_SUBCOMMANDS = function(n, v)
+		local names = sorted_keys(SUBCOMMANDS)
+		check_list(n, v, function(item, where)
+			if not SUBCOMMANDS[item] then
+				bad(where, "unsupported subcommand: %s (supported: %s)", printable(tostring(item)), join(names))
+			end
+		end)
+	end,
+	ARGS_ALWAYS = function(n, v)
+		check_map(n, v, function(k, list, where)
+			check_subcommand_key(k, where)
+			check_list(where, list, function(item, w) check_option_string(item, w, true) end)
+		end)
+	end,
+	ARGS_AVAILABLE = function(n, v)
+		check_map(n, v, function(k, list, where)
+			check_subcommand_key(k, where)
+			check_list(where, list, check_available_entry)
+		end)
+	end,
+	VOLUME_MOUNTS_ALWAYS = function(n, v) check_mounts(n, v, true) end,
+	VOLUME_MOUNTS_DEFAULT = function(n, v) check_mounts(n, v, true) end,
+	VOLUME_MOUNTS_AVAILABLE = function(n, v) check_mounts(n, v, false) end,
+	PROBE_USED_MOUNTS = check_bool,
+	ALLOWED_IMAGE_REGEXPS = function(n, v) check_list(n, v, check_string) end,
+	RUN_PULL = function(n, v) check_one_of(n, v, RUN_PULL_VALUES, "default, never, always") end,
+	USER_IN_CONTAINER = check_bool,
+	CAPS_DROP = function(n, v)
+		check_list(n, v, function(item, where)
+			check_string(item, where)
+			if not smatch(item, "^[%a_]+$") then bad(where, "not a capability name: %s", printable(item)) end
+		end)
+	end,
+	ALLOWED_PORT_MAPPINGS = function(n, v) check_list(n, v, check_string) end,
+	ENV_VARS = check_env_list,
+	ENV_VARS_EXT = function(n, v)
+		check_map(n, v, function(_, list, where) check_env_list(where, list) end)
+	end,
+	NVIDIA_SMI = check_abs_path,
+	NV_ALLOWED_GPUS = function(n, v)
+		if v == "ALL" then return end
+		if type(v) ~= "table" then bad(n, "must be \"ALL\" or a list of GPU indexes") end
+		check_list(n, v, function(item, where) check_integer(where, item, 0) end)
+	end,
+	NV_DEFAULT_GPU_COUNT_RESERVATION = function(n, v) check_integer(n, v, 0) end,
+	NV_MAX_GPU_COUNT_RESERVATION = function(n, v, s)
+		check_integer(n, v, -1)
+		local d = s.NV_DEFAULT_GPU_COUNT_RESERVATION
+		if v >= 0 and mtype(d) == "integer" and d > v then
+			bad(n, "%d is below NV_DEFAULT_GPU_COUNT_RESERVATION (%d)", v, d)
+		end
+	end,
+	NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = function(n, v) check_integer(n, v, -1) end,
+	NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = check_bool,
+	NV_ALLOW_OWN_GPU_REUSE = check_bool,
+	DOCKER_SOCKET = check_abs_path,
+	NO_NEW_PRIVILEGES = check_bool,
+	PS_SHOW_ALL = check_bool,
+}
+CHECKS.CAPS_ADD = CHECKS.CAPS_DROP
+
+--- True for a name that reads as a setting (UPPERCASE) rather than a helper.
+local function is_setting_name(k)
+	return type(k) == "string" and smatch(k, "^[A-Z][A-Z0-9_]*$") ~= nil
+end
+
+--- Raises "<SETTING>: <what is wrong>" for the first problem found.
+function M.validate(settings)
+	if type(settings) ~= "table" then error("settings: table expected", 2) end
+	local unknown = {}
+	for _, k in ipairs(sorted_keys(settings)) do
+		if type(k) ~= "string" then
+			error("settings: unexpected non-name key " .. printable(tostring(k)), 0)
+		end
+		if is_setting_name(k) and not SETTING_SET[k] then unknown[#unknown + 1] = k end
+	end
+	if #unknown > 0 then
+		error(unknown[1] .. ": unknown setting (unknown: " .. join(unknown) .. ")", 0)
+	end
+	for _, name in ipairs(SETTING_NAMES) do
+		local v = settings[name]
+		if v == nil then bad(name, "missing") end
+		CHECKS[name](name, v, settings)
+	end
+end
+
+-- ===================================================================
+-- Dump
+-- ===================================================================
+
+--- A string as a Lua literal that stays on one line.
+local function quote(s)
+	return '"' .. sgsub(s, '[%c"\\]', function(c)
+		if c == '"' or c == "\\" then return "\\" .. c end
+		if c == "\n" then return "\\n" end
+		return sformat("\\%03d", sbyte(c))
+	end) .. '"'
+end
+
+local serialize
+
+--- A table as a one-line Lua constructor (lists in order, maps sorted).
+local function serialize_table(t, depth)
+	if depth > 8 then return "{...}" end
+	local parts = {}
+	if is_list(t) then
+		for _, v in ipairs(t) do parts[#parts + 1] = serialize(v, depth + 1) end
+	else
+		for _, k in ipairs(sorted_keys(t)) do
+			local key = (type(k) == "string" and smatch(k, "^[%a_][%w_]*$")) and k
+				or "[" .. serialize(k, depth + 1) .. "]"
+			parts[#parts + 1] = key .. " = " .. serialize(t[k], depth + 1)
+		end
+	end
+	return "{" .. tconcat(parts, ", ") .. "}"
+end
+
+--- Any value as a one-line Lua expression (functions as <function>).
+function serialize(v, depth)
+	local tv = type(v)
+	if tv == "string" then return quote(v) end
+	if tv == "table" then return serialize_table(v, depth or 0) end
+	if tv == "number" or tv == "boolean" or tv == "nil" then return tostring(v) end
+	return "<" .. tv .. ">"
+end
+
+--- The effective settings, one "NAME = value" line each, in a fixed order.
+function M.dump(settings)
+	local lines = {}
+	for _, name in ipairs(SETTING_NAMES) do
+		lines[#lines + 1] = name .. " = " .. serialize(settings[name])
+	end
+	for _, k in ipairs(sorted_keys(settings)) do
+		if is_setting_name(k) and not SETTING_SET[k] then
+			lines[#lines + 1] = k .. " = " .. serialize(settings[k]) .. "  -- unknown setting"
+		end
+	end
+	return tconcat(lines, "\n") .. "\n"
+end
+
+-- ===================================================================
+-- Decisions: state, denial, logging
+-- ===================================================================
+
+-- Marks a table error as a refusal of the request (not a policy failure).
+local DENY = {}
+
+--- Refuses the request: "<what> not allowed: <value> (<what is allowed>)".
+local function deny(fmt, ...)
+	local args = { ... }
+	for i = 1, select("#", ...) do args[i] = printable(args[i]) end
+	error(setmetatable({ message = sformat(fmt, tunpack(args, 1, select("#", ...))) }, DENY), 0)
+end
+
+--- Logs a decision when debugging.
+local function note(st, fmt, ...)
+	if st.debug then st.host.log("debug", sformat(fmt, ...)) end
+end
+
+--- host.match, with an invalid regexp blamed on the setting it came from.
+local function regex_match(st, setting, re, s)
+	local ok, res = pcall(st.host.match, re, s)
+	if not ok then bad(setting, "invalid regexp %s: %s", printable(re), printable(tostring(res))) end
+	return res == true
+end
+
+--- The first regexp of a list matching s, or nil.
+local function first_match(st, setting, s)
+	for _, re in ipairs(st.settings[setting]) do
+		if regex_match(st, setting, re, s) then return re end
+	end
+	return nil
+end
+
+-- ===================================================================
+-- Options (ARGS_AVAILABLE, ARGS_ALWAYS)
+-- ===================================================================
+
+--- Canonical name and kind of an admin's option entry, or a settings error.
+local function admin_flag(st, where, name)
+	local canon, kind = st.host.flag(st.sub, name)
+	if canon == nil then bad(where, "unknown option for %s: %s", st.sub, printable(name)) end
+	return canon, kind
+end
+
+--- Compiles ARGS_AVAILABLE[sub]: rules[canonical] = true (any value) or a
+--- set of exact values; shown lists the allowed options for messages.
+local function compile_available(st)
+	local where = "ARGS_AVAILABLE." .. st.sub
+	local rules, shown = {}, {}
+	for _, entry in ipairs(st.settings.ARGS_AVAILABLE[st.sub] or {}) do
+		local canon, value
+		if type(entry) == "table" then
+			for _, name in ipairs(entry) do
+				local c = admin_flag(st, where, name)
+				if canon and c ~= canon then
+					bad(where, "alias group names different options: %s", join(entry))
+				end
+				canon = c
+			end
+		else
+			local name
+			name, value = split_assign(entry)
+			canon = admin_flag(st, where, name)
+		end
+		if st.sub == "run" and RUN_DEDICATED[canon] then
+			note(st, "%s: %s has its own rules, entry ignored", where, canon)
+		elseif value == nil then
+			rules[canon] = true
+			shown[#shown + 1] = canon
+		else
+			if rules[canon] ~= true then
+				rules[canon] = rules[canon] or {}
+				rules[canon][value] = true
+			end
+			shown[#shown + 1] = canon .. "=" .. value
+		end
+	end
+	return rules, shown
+end
+
+--- Compiles ARGS_ALWAYS[sub] into canonical options { name, value }.
+local function compile_always(st)
+	local where = "ARGS_ALWAYS." .. st.sub
+	local list = {}
+	for _, entry in ipairs(st.settings.ARGS_ALWAYS[st.sub] or {}) do
+		local name, value = split_assign(entry)
+		local canon, kind = admin_flag(st, where, name)
+		if st.sub == "run" and RUN_NOT_FORCIBLE[canon] then
+			bad(where, "%s cannot be forced here, use %s", canon, RUN_NOT_FORCIBLE[canon])
+		end
+		if kind == "bool" then
+			value = value or "true"
+			if value ~= "true" and value ~= "false" then
+				bad(where, "%s takes true or false, got %s", canon, printable(value))
+			end
+		elseif value == nil then
+			bad(where, "%s needs a value: %s=VALUE", canon, canon)
+		end
+		list[#list + 1] = { name = canon, value = value }
+	end
+	return list
+end
+
+--- True when opt equals one of the forced options (name and value).
+local function is_forced(always, opt)
+	for _, a in ipairs(always) do
+		if a.name == opt.name and a.value == opt.value then return true end
+	end
+	return false
+end
+
+--- How an option is shown in messages: "--tty" or "--shm-size=2g".
+local function show_option(opt, kind)
+	if kind == "bool" and opt.value == "true" then return opt.name end
+	return opt.name .. "=" .. opt.value
+end
+
+--- Checks one ordinary user option against ARGS_AVAILABLE / ARGS_ALWAYS.
+--- Returns false when the option duplicates a forced one (drop it).
+local function check_option(st, opt)
+	local _, kind = st.host.flag(st.sub, opt.name)
+	if kind == "bool" and opt.value == "false" then
+		note(st, "option %s=false: switches something off", opt.name)
+		return true
+	end
+	if is_forced(st.always, opt) then
+		note(st, "option %s: also forced by ARGS_ALWAYS", opt.name)
+		return false
+	end
+	local rule = st.available[opt.name]
+	if rule == true or (rule and rule[opt.value]) then
+		note(st, "option %s: in ARGS_AVAILABLE.%s", show_option(opt, kind), st.sub)
+		return true
+	end
+	deny("%s option not allowed: %s (allowed: %s)", st.sub, show_option(opt, kind), join(st.shown))
+end
+
+--- Appends an option { name, value } to a list.
+local function push(list, name, value)
+	list[#list + 1] = { name = name, value = value }
+end
+
+--- Checks the user's options in argv order; calls special[name] for the
+--- options with their own rules.  Returns the options that go on.
+local function filter_options(st, options, special)
+	local out = {}
+	for _, opt in ipairs(options) do
+		local handler = special and special[opt.name]
+		if handler then
+			if handler(st, opt.value) then push(out, opt.name, opt.value) end
+		elseif check_option(st, opt) then
+			push(out, opt.name, opt.value)
+		end
+	end
+	for _, a in ipairs(st.always) do
+		note(st, "option %s=%s: ARGS_ALWAYS.%s", a.name, a.value, st.sub)
+		push(out, a.name, a.value)
+	end
+	return out
+end
+
+-- ===================================================================
+-- Images
+-- ===================================================================
+
+--- The image name with ":latest" added when it has neither tag nor digest.
+local function normalize_image(name)
+	if sfind(name, "@", 1, true) then return name end
+	local last_slash = smatch(name, "^.*()/") or 0
+	if sfind(name, ":", last_slash + 1, true) then return name end
+	return name .. ":latest"
+end
+
+--- Checks an image name against ALLOWED_IMAGE_REGEXPS.
+local function check_image(st, image)
+	if image == nil or image == "" then deny("image missing: %s needs an image name", st.sub) end
+	local re = first_match(st, "ALLOWED_IMAGE_REGEXPS", image)
+	if not re then
+		deny("image not allowed: %s (allowed: %s)", image, join(st.settings.ALLOWED_IMAGE_REGEXPS))
+	end
+	note(st, "image %s matches %s", image, re)
+end
+
+-- ===================================================================
+-- run: ports, env, labels
+-- ===================================================================
+
+--- --publish: the value must match one of ALLOWED_PORT_MAPPINGS.
+local function check_port(st, value)
+	local list = st.settings.ALLOWED_PORT_MAPPINGS
+	if #list == 0 then
+		deny("run option not allowed: --publish=%s (allowed: %s)", value, join(st.shown))
+	end
+	local re = first_match(st, "ALLOWED_PORT_MAPPINGS", value)
+	if not re then deny("port mapping not allowed: %s (allowed: %s)", value, join(list)) end
+	note(st, "port mapping %s matches %s", value, re)
+	return true
+end
+
+--- --env: KEY=VALUE with a key that is neither reserved nor a GPU selector.
+local function check_env(st, value)
+	local key = env_key(value)
+	if not sfind(value, "=", 1, true) then deny("env value missing: %s", value) end
+	if not key then deny("env not allowed: %s (a name is required)", value) end
+	if reserved_env(key) then deny("env not allowed: %s (USERDOCKER* is reserved)", value) end
+	if GPU_ENV[key] then
+		deny("env not allowed: %s (GPUs are assigned by userdocker, not via %s)", value, key)
+	end
+	note(st, "env %s: allowed", key)
+	return true
+end
+
+--- --label: ordinary option, but userdocker.* keys are the wrapper's marks.
+local function check_label(st, value)
+	local key = smatch(value, "^([^=]*)") or ""
+	key = smatch(key, "^%s*(.-)$")
+	if starts_with(slower(key), "userdocker.") then
+		deny("label not allowed: %s (userdocker.* labels are reserved)", value)
+	end
+	return check_option(st, { name = "--label", value = value })
+end
+
+-- ===================================================================
+-- run: mounts
+-- ===================================================================
+
+--- Parsed admin mount lists { always, default, available } (validated).
+local function admin_mounts(settings)
+	local lists = {}
+	for key, name in pairs({ always = "VOLUME_MOUNTS_ALWAYS",
+		default = "VOLUME_MOUNTS_DEFAULT", available = "VOLUME_MOUNTS_AVAILABLE" }) do
+		local list = {}
+		for _, spec in ipairs(settings[name]) do
+			list[#list + 1] = assert(parse_admin_mount(spec))
+			list[#list].origin = key
+		end
+		lists[key] = list
+	end
+	return lists
+end
+
+--- All admin mount entries, always, default, available (for messages and
+--- matching).
+local function all_entries(lists)
+	local all = {}
+	for _, key in ipairs({ "always", "default", "available" }) do
+		for _, e in ipairs(lists[key]) do all[#all + 1] = e end
+	end
+	return all
+end
+
+--- The specs of all admin entries, without duplicates, for messages.
+local function allowed_specs(st)
+	local seen, out = {}, {}
+	for _, e in ipairs(st.mount_entries) do
+		if not seen[e.spec] then
+			seen[e.spec] = true
+			out[#out + 1] = e.spec
+		end
+	end
+	return join(out)
+end
+
+--- Resolved admin root of an entry (cached), or nil when it does not exist.
+local function admin_root(st, entry)
+	local cache = st.resolved
+	if cache[entry.root] == nil then
+		cache[entry.root] = st.host.resolve(entry.root) or false
+	end
+	return cache[entry.root] or nil
+end
+
+--- Resolves a host path as the caller; denies when it does not exist.
+local function resolve_source(st, path)
+	local real, err = st.host.resolve(path)
+	if not real then deny("mount source not found: %s%s", path, err and (" (" .. err .. ")") or "") end
+	if not is_abs(real) then error("host.resolve returned a non-absolute path for " .. path, 0) end
+	return real
+end
+
+--- Kind of a resolved mount source ("dir" or "file"); denies other kinds.
+local function source_kind(st, spec, real)
+	local kind, err = st.host.kind(real)
+	if not kind then deny("mount source not found: %s%s", real, err and (" (" .. err .. ")") or "") end
+	if kind ~= "dir" and kind ~= "file" then
+		deny("mount not allowed: %s (%s is not a file or directory)", spec, real)
+	end
+	return kind
+end
+
+--- A mount as it goes to docker, built from an admin entry (always/default).
+local function mount_from_admin(st, entry)
+	local real = resolve_source(st, entry.root)
+	return {
+		host = real, container = entry.container, flags = entry.flags,
+		kind = source_kind(st, entry.spec, real), spec = entry.spec,
+	}
+end
+
+--- Parses a user's -v value; denies what is not a bind mount of an
+--- absolute host path.  Returns host, normalised container, canonical flags.
+local function parse_user_mount(st, spec)
+	local parts = split_colons(spec)
+	if #parts == 1 or not is_abs(parts[1]) then
+		deny("mount not allowed: %s (allowed: %s)", spec, allowed_specs(st))
+	end
+	if #parts > 3 or parts[2] == "" then
+		deny("mount malformed: %s (expected HOST:CONTAINER[:ro|rw])", spec)
+	end
+	local flags = parse_mount_flags(parts[3])
+	if flags == nil or parts[3] == "" then
+		deny("mount malformed: %s (expected HOST:CONTAINER[:ro|rw])", spec)
+	end
+	if not is_abs(parts[2]) then
+		deny("mount not allowed: %s (container path must be absolute)", spec)
+	end
+	local container = normalize_path(parts[2])
+	if container == "/" then deny("mount not allowed: %s (container path must not be /)", spec) end
+	return parts[1], container, flags
+end
+
+--- The container path an entry gives a user mount, or nil when the user's
+--- container path does not fit the entry.
+local function entry_container(entry, rel, container)
+	if entry.container == "" then return container end
+	local want = entry.sub and path_join(entry.container, rel) or entry.container
+	if want == container then return want end
+	return nil
+end
+
+--- Final flags for a user mount under an entry, or nil when not allowed.
+local function entry_flags(entry, flags)
+	if entry.flags ~= "" then
+		if flags == "" or flags == entry.flags then return entry.flags end
+		return nil
+	end
+	if flags == "" or flags == "ro" or flags == "rw" then return flags end
+	return nil
+end
+
+--- Matches a user mount against one admin entry.  Returns the final flags
+--- on a match, false when only the flags differ, nil otherwise.
+local function match_entry(st, entry, real, container, flags)
+	local root = admin_root(st, entry)
+	if not root then return nil end
+	local rel
+	if entry.sub then
+		rel = path_below(real, root)
+	elseif real == root then
+		rel = ""
+	end
+	if rel == nil or entry_container(entry, rel, container) == nil then return nil end
+	return entry_flags(entry, flags) or false
+end
+
+--- The mount a user's -v asks for, checked against every admin entry.
+local function user_mount(st, spec)
+	local host, container, flags = parse_user_mount(st, spec)
+	local real = resolve_source(st, host)
+	local flag_miss
+	for _, entry in ipairs(st.mount_entries) do
+		local final = match_entry(st, entry, real, container, flags)
+		if final then
+			note(st, "mount %s: allowed by %s (%s)", spec, entry.spec, entry.origin)
+			return {
+				host = real, container = container, flags = final,
+				kind = source_kind(st, spec, real), spec = spec,
+			}
+		elseif final == false then
+			flag_miss = flag_miss or entry
+		end
+	end
+	if flag_miss then
+		deny("mount flags not allowed: %s (allowed: %s)", spec,
+			flag_miss.flags ~= "" and flag_miss.flags or "ro, rw")
+	end
+	deny("mount not allowed: %s (allowed: %s)", spec, allowed_specs(st))
+end
+
+--- Adds a user mount: one with the same host and container path as an
+--- earlier mount replaces it (e.g. adds :ro); a clash on the container path
+--- with a different source is refused.
+local function merge_mount(mounts, m)
+	for i, old in ipairs(mounts) do
+		if old.container == m.container then
+			if old.host ~= m.host then
+				deny("mount not allowed: %s (container path %s is already used by %s)",
+					m.spec, m.container, old.spec)
+			end
+			mounts[i] = m
+			return
+		end
+	end
+	mounts[#mounts + 1] = m
+end
+
+--- Lists every mounted directory so automounts are up before docker runs.
+local function probe_mounts(st, mounts)
+	if not st.settings.PROBE_USED_MOUNTS then return end
+	for _, m in ipairs(mounts) do
+		if m.kind == "dir" then
+			local ok, err = st.host.probe(m.host)
+			if not ok then deny("mount source not readable: %s (%s)", m.host, tostring(err)) end
+		end
+	end
+end
+
+--- The final mounts: always, default (unless --no-default-mounts), user.
+local function build_mounts(st, user_specs, no_default)
+	local mounts = {}
+	for _, e in ipairs(st.mount_lists.always) do
+		note(st, "mount %s: always", e.spec)
+		merge_mount(mounts, mount_from_admin(st, e))
+	end
+	for _, e in ipairs(st.mount_lists.default) do
+		if no_default then
+			note(st, "mount %s: default, skipped (--no-default-mounts)", e.spec)
+		else
+			note(st, "mount %s: default", e.spec)
+			merge_mount(mounts, mount_from_admin(st, e))
+		end
+	end
+	for _, spec in ipairs(user_specs) do merge_mount(mounts, user_mount(st, spec)) end
+	probe_mounts(st, mounts)
+	return mounts
+end
+
+--- The --volume value for a mount: resolved host path, container, flags.
+local function volume_value(m)
+	local v = m.host .. ":" .. m.container
+	if m.flags ~= "" then v = v .. ":" .. m.flags end
+	return v
+end
+
+-- ===================================================================
+-- Subcommands
+-- ===================================================================
+
+--- run: options, image, mounts, env, then the forced options.
+local function decide_run(st, req)
+	local user_specs, no_default = {}, false
+	local special = {
+		["--volume"] = function(_, v) user_specs[#user_specs + 1] = v; return false end,
+		["--no-default-mounts"] = function(_, v)
+			if v ~= "true" and v ~= "false" then deny("option malformed: --no-default-mounts=%s", v) end
+			no_default = v == "true"
+			return false
+		end,
+		["--publish"] = check_port,
+		["--env"] = check_env,
+		["--label"] = check_label,
+	}
+	local out = filter_options(st, req.options, special)
+	local args = {}
+	for i, a in ipairs(req.args) do args[i] = a end
+	if args[1] then args[1] = normalize_image(args[1]) end
+	check_image(st, args[1])
+	local s = st.settings
+	if s.RUN_PULL ~= "default" then push(out, "--pull", s.RUN_PULL) end
+	for _, m in ipairs(build_mounts(st, user_specs, no_default)) do
+		push(out, "--volume", volume_value(m))
+	end
+	for _, e in ipairs(s.ENV_VARS) do push(out, "--env", e) end
+	for _, e in ipairs(s.ENV_VARS_EXT[st.executor] or {}) do push(out, "--env", e) end
+	if s.USER_IN_CONTAINER then
+		push(out, "--user", sformat("%d:%d", st.caller.uid, st.caller.gid))
+	end
+	for _, c in ipairs(s.CAPS_DROP) do push(out, "--cap-drop", c) end
+	for _, c in ipairs(s.CAPS_ADD) do push(out, "--cap-add", c) end
+	if s.NO_NEW_PRIVILEGES then push(out, "--security-opt", "no-new-privileges") end
+	return out, args
+end
+
+--- pull: options, and the image must be allowed.  With --all-tags docker
+--- takes a bare name, which is then matched as given.
+local function decide_pull(st, req)
+	local out = filter_options(st, req.options)
+	local all_tags = false
+	for _, o in ipairs(out) do
+		if o.name == "--all-tags" then all_tags = o.value == "true" end
+	end
+	local args = {}
+	for i, a in ipairs(req.args) do args[i] = a end
+	if #args > 1 then deny("pull takes one image, got %s arguments", #args) end
+	if args[1] and not all_tags then args[1] = normalize_image(args[1]) end
+	check_image(st, args[1])
+	return out, args
+end
+
+--- images, ps, load, version, attach, dockviz: options only; positionals
+--- (images' REPOSITORY, attach's container) go on unchanged.
+local function decide_plain(st, req)
+	local args = {}
+	for i, a in ipairs(req.args) do args[i] = a end
+	return filter_options(st, req.options), args
+end
+
+local DECIDERS = { run = decide_run, pull = decide_pull }
+
+-- ===================================================================
+-- Help
+-- ===================================================================
+
+--- One ARGS_AVAILABLE entry as shown in help: "-t, --tty", "--shm-size=1g".
+local function help_entry(entry)
+	if type(entry) == "table" then return tconcat(entry, ", ") end
+	if sfind(entry, "=", 1, true) then return entry .. "  (only this value)" end
+	return entry
+end
+
+--- Global help: userdocker's options and only the allowed subcommands.
+local function help_global(s)
+	local exes = {}
+	for _, name in ipairs(sorted_keys(s.EXECUTORS)) do
+		exes[#exes + 1] = name == s.EXECUTOR_DEFAULT and name .. " (default)" or name
+	end
+	local lines = {
+		"Usage: userdocker [OPTIONS] SUBCOMMAND [ARGS...]",
+		"",
+		"Runs docker for you, within the limits your administrator set.",
+		"",
+		"Options:",
+		"  -h, --help       show this help (SUBCOMMAND --help for a subcommand)",
+		"  --version        show userdocker's version",
+		"  -q, --quiet      show warnings and errors only",
+		"  --debug          show the configuration files, settings and decision",
+		"  -n, --dry-run    show the docker command instead of running it",
+		"  --executor NAME  one of: " .. join(exes),
+		"",
+		"Subcommands:",
+	}
+	local subs = {}
+	for _, name in ipairs(s.ALLOWED_SUBCOMMANDS) do subs[name] = true end
+	for _, name in ipairs(sorted_keys(subs)) do
+		lines[#lines + 1] = sformat("  %-9s %s", name, SUBCOMMANDS[name])
+	end
+	return tconcat(lines, "\n") .. "\n"
+end
+
+--- Usage line of a subcommand.
+local USAGE = {
+	run = "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+	pull = "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+	images = "images [OPTIONS] [REPOSITORY[:TAG]]",
+	attach = "attach [OPTIONS] CONTAINER",
+}
+
+--- The allowed and forced options of a subcommand, as help lines.
+local function help_options(s, sub, lines)
+	lines[#lines + 1] = "Options you may use:"
+	local n = #lines
+	for _, entry in ipairs(s.ARGS_AVAILABLE[sub] or {}) do
+		local name = type(entry) == "table" and entry[#entry] or split_assign(entry)
+		if not (sub == "run" and RUN_DEDICATED[name]) then
+			lines[#lines + 1] = "  " .. help_entry(entry)
+		end
+	end
+	if sub == "run" then
+		lines[#lines + 1] = "  --no-default-mounts  do not add the default mounts"
+		lines[#lines + 1] = "  -v, --volume HOST:CONTAINER[:ro|rw]  one of the mounts below"
+		lines[#lines + 1] = "  -e, --env KEY=VALUE  (not USERDOCKER*, NV_GPU, NVIDIA_VISIBLE_DEVICES,"
+			.. " CUDA_VISIBLE_DEVICES)"
+		if #s.ALLOWED_PORT_MAPPINGS > 0 then
+			lines[#lines + 1] = "  -p, --publish MAPPING  see port mappings below"
+		end
+	end
+	if #lines == n then lines[#lines + 1] = "  none" end
+	local always = s.ARGS_ALWAYS[sub] or {}
+	if #always > 0 then lines[#lines + 1] = "Always added: " .. join(always) end
+end
+
+--- The run-specific sections: mounts, images, ports, pulling.
+local function help_run(s, lines)
+	lines[#lines + 1] = ""
+	lines[#lines + 1] = "Mounts (HOST:CONTAINER[:FLAGS]; an empty CONTAINER is yours to choose,"
+		.. " HOST/** allows any path below HOST):"
+	for _, sec in ipairs({ { "always", "VOLUME_MOUNTS_ALWAYS" },
+		{ "default", "VOLUME_MOUNTS_DEFAULT" }, { "available", "VOLUME_MOUNTS_AVAILABLE" } }) do
+		lines[#lines + 1] = sformat("  %-10s %s", sec[1] .. ":", join(s[sec[2]]))
+	end
+	lines[#lines + 1] = ""
+	lines[#lines + 1] = "Images (with :latest added when no tag is given) must match one of:"
+	lines[#lines + 1] = "  " .. join(s.ALLOWED_IMAGE_REGEXPS)
+	if #s.ALLOWED_PORT_MAPPINGS > 0 then
+		lines[#lines + 1] = ""
+		lines[#lines + 1] = "Port mappings (-p) must each match one of:"
+		lines[#lines + 1] = "  " .. join(s.ALLOWED_PORT_MAPPINGS)
+	end
+	local pull = {
+		default = "docker pulls images that are not present",
+		never = "only images already present can be run",
+		always = "the image is pulled before every run",
+	}
+	lines[#lines + 1] = ""
+	lines[#lines + 1] = "Pulling (RUN_PULL=" .. s.RUN_PULL .. "): " .. pull[s.RUN_PULL]
+end
+
+--- Help for one allowed subcommand.
+local function help_subcommand(s, sub)
+	local lines = {
+		"Usage: userdocker " .. (USAGE[sub] or sub .. " [OPTIONS]"),
+		"",
+		SUBCOMMANDS[sub],
+		"",
+	}
+	help_options(s, sub, lines)
+	if sub == "run" then help_run(s, lines) end
+	if sub == "pull" or sub == "images" then
+		lines[#lines + 1] = ""
+		lines[#lines + 1] = "Images must match one of: " .. join(s.ALLOWED_IMAGE_REGEXPS)
+	end
+	return tconcat(lines, "\n") .. "\n"
+end
+
+-- ===================================================================
+-- decide
+-- ===================================================================
+
+--- Checks the subcommand against ALLOWED_SUBCOMMANDS.
+local function check_subcommand(st, sub)
+	local s = st.settings
+	for _, name in ipairs(s.ALLOWED_SUBCOMMANDS) do
+		if name == sub then return end
+	end
+	local allowed = {}
+	for _, name in ipairs(s.ALLOWED_SUBCOMMANDS) do allowed[#allowed + 1] = name end
+	tsort(allowed)
+	deny("subcommand not allowed: %s (allowed: %s)", sub, join(allowed))
+end
+
+--- The executor name and path (--executor or EXECUTOR_DEFAULT).
+local function pick_executor(st, name)
+	local s = st.settings
+	name = name or s.EXECUTOR_DEFAULT
+	local path = s.EXECUTORS[name]
+	if not path then deny("executor not allowed: %s (allowed: %s)", name, join(sorted_keys(s.EXECUTORS))) end
+	note(st, "executor %s: %s", name, path)
+	return name, path
+end
+
+--- Decision state shared by the rule functions.
+local function new_state(settings, ctx)
+	if type(ctx) ~= "table" or type(ctx.host) ~= "table" then error("ctx.host: table expected", 0) end
+	return {
+		settings = settings, ctx = ctx, host = ctx.host, caller = ctx.caller,
+		debug = ctx.debug == true or settings.LOGLVL == "DEBUG",
+		resolved = {},
+	}
+end
+
+--- The request with its shape checked (the C parser builds it; anything
+--- else is a bug, so it is an error, not a refusal).
+local function check_request(req)
+	if type(req) ~= "table" then error("request: table expected", 0) end
+	local options, args = req.options or {}, req.args or {}
+	for i, o in ipairs(options) do
+		if type(o) ~= "table" or type(o.name) ~= "string" or type(o.value) ~= "string" then
+			error(sformat("request: options[%d] must be { name = string, value = string }", i), 0)
+		end
+	end
+	for i, a in ipairs(args) do
+		if type(a) ~= "string" then error(sformat("request: args[%d] must be a string", i), 0) end
+	end
+	if req.subcommand ~= nil and type(req.subcommand) ~= "string" then
+		error("request: subcommand must be a string", 0)
+	end
+	return { subcommand = req.subcommand, options = options, args = args, help = req.help == true }
+end
+
+--- The decision for a valid request, or a DENY error.
+local function decide(settings, req, ctx)
+	M.validate(settings)
+	req = check_request(req)
+	local st = new_state(settings, ctx)
+	local sub = req.subcommand
+	if sub == nil then return { action = "print", text = help_global(settings) } end
+	check_subcommand(st, sub)
+	if req.help then return { action = "print", text = help_subcommand(settings, sub) } end
+	st.sub = sub
+	st.executor, st.executor_path = pick_executor(st, ctx.executor)
+	st.available, st.shown = compile_available(st)
+	st.always = compile_always(st)
+	if sub == "run" then
+		st.mount_lists = admin_mounts(settings)
+		st.mount_entries = all_entries(st.mount_lists)
+	end
+	local options, args = (DECIDERS[sub] or decide_plain)(st, req)
+	return {
+		action = "exec", executor = st.executor, executor_path = st.executor_path,
+		request = { subcommand = sub, options = options, args = args, help = false },
+	}
+end
+
+--- The verdict for one request: exec, print (help) or deny.  Settings
+--- mistakes and host failures are raised as errors (the C side fails closed).
+function M.decide(settings, request, ctx)
+	local ok, res = pcall(decide, settings, request, ctx)
+	if ok then return res end
+	if type(res) == "table" and getmetatable(res) == DENY then
+		if ctx and ctx.host and (ctx.debug or settings.LOGLVL == "DEBUG") then
+			ctx.host.log("debug", "deny: " .. res.message)
+		end
+		return { action = "deny", message = res.message }
+	end
+	error(res, 0)
+end
+
+return M

@@ -1,0 +1,283 @@
+/*
+ * config.c - stage 4: read the config and policy files, as root, but only
+ * files an unprivileged user cannot have written.
+ *
+ * MUST: every file is opened with O_NOFOLLOW and checked on the open
+ * descriptor (regular, owned by root, not writable by group or others);
+ * the directory holding it and every parent up to / is checked the same
+ * way (owned by root, not group/other writable), so no user can swap a
+ * file in.  Any failure names the file and nothing runs.
+ *
+ * Load order (the reference's): config.lua, group/config_NN_<group>.lua,
+ * gid/config_NN_<gid>.lua (NN ascending, then name), user/config_<name>.lua,
+ * uid/config_<uid>.lua.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "userdocker.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/userdocker"
+#endif
+
+static int check_owner_mode(const char *path, const struct stat *st, int want_dir,
+			    struct ud_err *err)
+{
+	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+		return ud_fail(err, UD_EX_CONFIG, "refusing %s: not a %s", path,
+			       want_dir ? "directory" : "regular file");
+	if (st->st_uid != 0)
+		return ud_fail(err, UD_EX_CONFIG, "refusing %s: owned by uid %u, not root",
+			       path, (unsigned)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return ud_fail(err, UD_EX_CONFIG,
+			       "refusing %s: writable by group or others (mode %04o)", path,
+			       (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int trusted_dir(const char *path, struct ud_err *err)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len >= sizeof buf)
+		return ud_fail(err, UD_EX_CONFIG, "refusing %s: not an absolute path", path);
+	memcpy(buf, path, len + 1);
+	for (;;) {
+		char *slash;
+
+		if (lstat(buf, &st))
+			return ud_fail_errno(err, UD_EX_CONFIG, "cannot check %s", buf);
+		if (S_ISLNK(st.st_mode))
+			return ud_fail(err, UD_EX_CONFIG, "refusing %s: a symbolic link", buf);
+		if (check_owner_mode(buf, &st, 1, err))
+			return -1;
+		if (strcmp(buf, "/") == 0)
+			return 0;
+		slash = strrchr(buf, '/');
+		if (slash == buf)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
+static int dir_of_is_trusted(const char *path, struct ud_err *err)
+{
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (strlen(path) >= sizeof buf)
+		return ud_fail(err, UD_EX_CONFIG, "path too long: %s", path);
+	snprintf(buf, sizeof buf, "%s", path);
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return ud_fail(err, UD_EX_CONFIG, "refusing %s: not an absolute path", path);
+	if (slash == buf)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return trusted_dir(buf, err);
+}
+
+/* Returns 1 when missing (and missing_ok), 0 when read, -1 on error. */
+int trusted_read(const char *path, struct ud_file *out, int missing_ok,
+		 struct ud_err *err)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT && missing_ok)
+			return 1;
+		if (errno == ELOOP)
+			return ud_fail(err, UD_EX_CONFIG, "refusing %s: a symbolic link", path);
+		return ud_fail_errno(err, UD_EX_CONFIG, "cannot open %s", path);
+	}
+	if (fstat(fd, &st)) {
+		ud_fail_errno(err, UD_EX_CONFIG, "cannot check %s", path);
+		goto fail;
+	}
+	if (check_owner_mode(path, &st, 0, err) || dir_of_is_trusted(path, err))
+		goto fail;
+	if (st.st_size < 0 || (size_t)st.st_size > UD_MAX_FILE_BYTES) {
+		ud_fail(err, UD_EX_CONFIG, "refusing %s: larger than %u bytes", path,
+			UD_MAX_FILE_BYTES);
+		goto fail;
+	}
+	out->text = malloc((size_t)st.st_size + 1);
+	out->path = strdup(path);
+	if (!out->text || !out->path) {
+		ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+		goto fail;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, out->text + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ud_fail_errno(err, UD_EX_CONFIG, "cannot read %s", path);
+			goto fail;
+		}
+		got += (size_t)r;
+	}
+	out->text[got] = '\0';
+	out->len = got;
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int add_file(struct ud_files *f, const char *path, struct ud_err *err)
+{
+	int r;
+
+	if (f->nconfigs >= UD_MAX_CONFIG_FILES)
+		return ud_fail(err, UD_EX_CONFIG, "too many config files (more than %d)",
+			       UD_MAX_CONFIG_FILES);
+	r = trusted_read(path, &f->configs[f->nconfigs], 1, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		f->nconfigs++;
+	return 0;
+}
+
+/* A "config_NN_<key>.lua" name: returns NN, or -1. */
+static int prio_for(const char *name, const char *key)
+{
+	size_t klen = strlen(key);
+
+	if (strncmp(name, "config_", 7) != 0 || name[7] < '0' || name[7] > '9' ||
+	    name[8] < '0' || name[8] > '9' || name[9] != '_')
+		return -1;
+	if (strncmp(name + 10, key, klen) != 0 || strcmp(name + 10 + klen, ".lua") != 0)
+		return -1;
+	return (name[7] - '0') * 10 + (name[8] - '0');
+}
+
+struct prio_name {
+	int prio;
+	char name[NAME_MAX + 1];
+};
+
+static int cmp_prio(const void *a, const void *b)
+{
+	const struct prio_name *x = a, *y = b;
+
+	if (x->prio != y->prio)
+		return x->prio - y->prio;
+	return strcmp(x->name, y->name);
+}
+
+/* group/ or gid/: files whose key is one of keys[], in NN then name order. */
+static int add_prio_dir(struct ud_files *f, const char *dir, char *const *keys,
+			size_t nkeys, struct ud_err *err)
+{
+	struct prio_name found[UD_MAX_CONFIG_FILES];
+	size_t nfound = 0, i, k;
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return ud_fail_errno(err, UD_EX_CONFIG, "cannot read %s", dir);
+	}
+	if (trusted_dir(dir, err)) {
+		closedir(d);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		for (k = 0; k < nkeys; k++) {
+			int prio = prio_for(de->d_name, keys[k]);
+
+			if (prio < 0)
+				continue;
+			if (nfound >= UD_MAX_CONFIG_FILES) {
+				closedir(d);
+				return ud_fail(err, UD_EX_CONFIG, "too many files in %s", dir);
+			}
+			found[nfound].prio = prio;
+			snprintf(found[nfound].name, sizeof found[nfound].name, "%s", de->d_name);
+			nfound++;
+			break;
+		}
+	}
+	closedir(d);
+	qsort(found, nfound, sizeof found[0], cmp_prio);
+	for (i = 0; i < nfound; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof path, "%s/%s", dir, found[i].name);
+		if (add_file(f, path, err))
+			return -1;
+	}
+	return 0;
+}
+
+int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err)
+{
+	const char *base = SYSCONFDIR "/userdocker";
+	char path[PATH_MAX];
+	char **gids;
+	struct stat st;
+	size_t i;
+	int r;
+
+	if (trusted_read(PKGDATADIR "/engine.lua", &f->engine, 0, err))
+		return -1;
+	if (stat(base, &st) && errno == ENOENT) {
+		f->config_dir_missing = 1;
+		return 0;
+	}
+	if (trusted_dir(base, err))
+		return -1;
+	snprintf(path, sizeof path, "%s/config.lua", base);
+	if (add_file(f, path, err))
+		return -1;
+
+	snprintf(path, sizeof path, "%s/group", base);
+	if (add_prio_dir(f, path, c->group_names, c->ngroups, err))
+		return -1;
+
+	gids = calloc(c->ngroups + 1, sizeof *gids);
+	if (!gids)
+		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+	for (i = 0; i < c->ngroups; i++) {
+		if (asprintf(&gids[i], "%u", (unsigned)c->groups[i]) < 0) {
+			strv_free(gids);
+			return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+		}
+	}
+	snprintf(path, sizeof path, "%s/gid", base);
+	r = add_prio_dir(f, path, gids, c->ngroups, err);
+	strv_free(gids);
+	if (r)
+		return -1;
+
+	snprintf(path, sizeof path, "%s/user/config_%s.lua", base, c->user_name);
+	if (strchr(c->user_name, '/') == NULL && add_file(f, path, err))
+		return -1;
+	snprintf(path, sizeof path, "%s/uid/config_%u.lua", base, (unsigned)c->uid);
+	return add_file(f, path, err);
+}

@@ -1,0 +1,165 @@
+/*
+ * execute.c - stage 9: run the executor as root with a fixed environment.
+ *
+ * MUST: the environment is built from nothing (docker-cli reads DOCKER_*,
+ * HOME, PATH, proxies and more, see client-side-effects.md); HOME and
+ * DOCKER_CONFIG name a root-owned directory; DOCKER_HOST is the admin's
+ * socket; the working directory is /; the executor is a root-owned file
+ * in root-owned directories.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mounts.h"
+#include "userdocker.h"
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/userdocker"
+#endif
+#define DOCKER_CONFIG_DIR PKGDATADIR "/docker-config"
+
+/* Single-quote a word for a POSIX shell when it needs it. */
+static size_t quote_word(const char *w, char *out)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_-./=:,@%+";
+	size_t n = 0;
+	const char *p;
+
+	if (*w && strspn(w, safe) == strlen(w)) {
+		if (out)
+			memcpy(out, w, strlen(w));
+		return strlen(w);
+	}
+	if (out)
+		out[n] = '\'';
+	n++;
+	for (p = w; *p; p++) {
+		if (*p == '\'') {
+			if (out)
+				memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else {
+			if (out)
+				out[n] = *p;
+			n++;
+		}
+	}
+	if (out)
+		out[n] = '\'';
+	return n + 1;
+}
+
+char *shell_quote_argv(char *const *argv)
+{
+	size_t len = 1, i, pos = 0;
+	char *s;
+
+	for (i = 0; argv[i]; i++)
+		len += quote_word(argv[i], NULL) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	for (i = 0; argv[i]; i++) {
+		if (i)
+			s[pos++] = ' ';
+		pos += quote_word(argv[i], s + pos);
+	}
+	s[pos] = '\0';
+	return s;
+}
+
+static int check_executor(const char *path, struct ud_err *err)
+{
+	struct stat st;
+	char dir[4096];
+	char *slash;
+
+	if (stat(path, &st))
+		return ud_fail_errno(err, UD_EX_CONFIG, "executor %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    !(st.st_mode & S_IXUSR))
+		return ud_fail(err, UD_EX_CONFIG,
+			       "executor %s must be a root-owned executable file not writable by group or others",
+			       path);
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return trusted_dir(dir, err);
+}
+
+/*
+ * With staged mounts, root stays behind to take them down when docker
+ * exits (the container keeps its own copy of each mount).  Terminal
+ * signals are meant for docker, which forwards them to the container.
+ */
+static int run_and_unstage(const char *path, char **argv, char **envp, struct ud_stage *st,
+			   struct ud_err *err)
+{
+	int status;
+	pid_t pid, r;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	pid = fork();
+	if (pid < 0) {
+		mounts_unstage(st);
+		return ud_fail_errno(err, UD_EX_OSERR, "cannot fork");
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execve(path, argv, envp);
+		fprintf(stderr, "userdocker: cannot execute %s: %s\n", path, strerror(errno));
+		_exit(UD_EX_OSERR);
+	}
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	mounts_unstage(st);
+	if (r < 0)
+		return ud_fail_errno(err, UD_EX_OSERR, "lost the docker process");
+	if (WIFSIGNALED(status))
+		exit(128 + WTERMSIG(status));
+	exit(WEXITSTATUS(status));
+}
+
+int execute(const struct ud_env *env, const struct ud_verdict *v, char **argv,
+	    struct ud_stage *st, struct ud_err *err)
+{
+	char host[160], term[80];
+	char *envp[8];
+	size_t n = 0;
+
+	if (check_executor(v->executor_path, err) || trusted_dir(DOCKER_CONFIG_DIR, err))
+		return -1;
+	snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", v->docker_socket);
+	envp[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	envp[n++] = "HOME=" DOCKER_CONFIG_DIR;
+	envp[n++] = "DOCKER_CONFIG=" DOCKER_CONFIG_DIR;
+	envp[n++] = host;
+	if (env->term) {
+		snprintf(term, sizeof term, "TERM=%s", env->term);
+		envp[n++] = term;
+	}
+	envp[n] = NULL;
+	if (chdir("/"))
+		return ud_fail_errno(err, UD_EX_OSERR, "cannot change directory to /");
+	fflush(NULL);
+	if (st && st->n)
+		return run_and_unstage(v->executor_path, argv, envp, st, err);
+	execve(v->executor_path, argv, envp);
+	return ud_fail_errno(err, UD_EX_OSERR, "cannot execute %s", v->executor_path);
+}

@@ -1,0 +1,124 @@
+/*
+ * main.c - one request, start to finish, as a straight line of stages
+ * (see ARCHITECTURE.md).  Stages return errors; this is the one place
+ * that prints them, logs them and picks the exit status.  Nothing is
+ * executed unless every stage succeeded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "mounts.h"
+#include "userdocker.h"
+
+static const char usage_text[] =
+	"usage: userdocker [-h] [--version] [-q] [--debug] [-n] [--executor NAME] SUBCOMMAND [ARGS...]\n";
+
+/* A bare `-e KEY` means "KEY from my environment": resolve it from the
+ * caller's environment (the docker CLI's own is fixed and not theirs). */
+static int resolve_bare_env(struct ud_request *r, const struct ud_env *env, struct ud_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < r->nopts; i++) {
+		const char *val, *key = r->opts[i].value;
+		char *kv;
+
+		if (strcmp(r->opts[i].flag->name, "--env") != 0 || strchr(key, '='))
+			continue;
+		val = env_lookup(env, key);
+		if (!val)
+			return ud_fail(err, UD_EX_USAGE,
+				       "--env %s: %s is not set in your environment (use --env %s=VALUE)",
+				       key, key, key);
+		if (asprintf(&kv, "%s=%s", key, val) < 0)
+			return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+		free(r->opts[i].value);
+		r->opts[i].value = kv;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ud_err err = { UD_EX_SOFTWARE, "internal error" };
+	static struct ud_env env;
+	static struct ud_cli cli;
+	static struct ud_caller caller;
+	static struct ud_files files;
+	static struct ud_request req;
+	static struct ud_verdict verdict;
+	static struct ud_stage stage;
+	struct ud_job job = { &cli, &caller, &files, &env, &req };
+	char **cmd = NULL;
+	char *line;
+
+	if (harden(argc, argv, &env, &err) || cli_parse(argc, argv, &cli, &err))
+		goto fail_early;
+	if (cli.version) {
+		printf("userdocker %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (caller_identify(&caller, &err) || caller_become_root(&err) ||
+	    config_load(&caller, &files, &err))
+		goto fail;
+	if (cli.docker_argc > 0) {
+		if (argv_parse(cli.docker_argc, cli.docker_argv, &req, &err) ||
+		    resolve_bare_env(&req, &env, &err))
+			goto fail;
+	} else if (cli.help) {
+		req.help = 1;
+	} else {
+		fputs(usage_text, stderr);
+		ud_fail(&err, UD_EX_USAGE, "no subcommand given (see userdocker --help)");
+		goto fail;
+	}
+	if (sandbox_evaluate(&job, &verdict, &err))
+		goto fail;
+	if (verdict.action == ACT_PRINT) {
+		fputs(verdict.message, stdout);
+		if (verdict.message[0] && verdict.message[strlen(verdict.message) - 1] != '\n')
+			putchar('\n');
+		return 0;
+	}
+	if (verdict.action == ACT_DENY) {
+		ud_fail(&err, UD_EX_DENIED, "%s", verdict.message);
+		goto fail;
+	}
+	if (verdict_check(&job, &verdict, &err) || verdict_argv(&verdict, &cmd, &err))
+		goto fail;
+	line = shell_quote_argv(cmd);
+	if (!line) {
+		ud_fail(&err, UD_EX_OSERR, "out of memory");
+		goto fail;
+	}
+	if (cli.dry_run) {
+		audit_log(&caller, &cli, "dry-run", line);
+		printf("%s\n", line);
+		return 0;
+	}
+	if (cli.debug)
+		fprintf(stderr, "userdocker: debug: executing: %s\n", line);
+	audit_log(&caller, &cli, "allowed", line);
+	if (mounts_stage(&verdict.req, verdict.fds, verdict.nfds, &stage, &err)) {
+		mounts_unstage(&stage);
+		goto fail;
+	}
+	strv_free(cmd);
+	if (verdict_argv(&verdict, &cmd, &err)) {
+		mounts_unstage(&stage);
+		goto fail;
+	}
+	if (cli.debug)
+		fprintf(stderr, "userdocker: debug: mount sources staged under %s\n", UD_STAGING_DIR);
+	if (strcmp(verdict.req.subcmd, "version") == 0 && !cli.quiet)
+		printf("userdocker version %s\n", PACKAGE_VERSION);
+	execute(&env, &verdict, cmd, &stage, &err);
+	mounts_unstage(&stage);
+fail:
+	audit_log(&caller, &cli, err.code == UD_EX_DENIED ? "denied" : "error", err.msg);
+fail_early:
+	fprintf(stderr, "userdocker: %s\n", err.msg);
+	return err.code;
+}

@@ -1,0 +1,169 @@
+/*
+ * verdict.c - stage 8: what holds whatever the policy says.
+ *
+ * The policy's request was re-parsed from its canonical argv by the same
+ * parser the user's argv went through.  Here root checks the wrapper's own
+ * invariants on it and adds the ownership marks; the policy can neither
+ * remove these checks nor forge the marks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "userdocker.h"
+
+/* Subcommands this build executes. */
+static const char *const supported[] = { "run", "ps", "images", "pull", "load", "version", NULL };
+
+/* Options that make the root docker CLI read or write files, or hand the
+ * container the daemon socket: never passed, whatever the policy says. */
+static const struct {
+	const char *cmd, *name, *why;
+} forbidden[] = {
+	{ "run", "--env-file", "the docker CLI would read the file as root" },
+	{ "run", "--label-file", "the docker CLI would read the file as root" },
+	{ "run", "--cidfile", "the docker CLI would write the file as root" },
+	{ "run", "--use-api-socket", "it hands the container the docker socket" },
+	{ "load", "--input", "the docker CLI would read the file as root" },
+};
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static int seccomp_file(const char *value)
+{
+	const char *p;
+
+	if (strncmp(value, "seccomp", 7) != 0 || (value[7] != '=' && value[7] != ':'))
+		return 0;
+	p = value + 8;
+	return strcmp(p, "unconfined") != 0 && strcmp(p, "builtin") != 0;
+}
+
+static int socket_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 2 || n > 100 || s[0] != '/')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '"' || s[i] == '\'' || s[i] == '\\')
+			return 0;
+	return 1;
+}
+
+static int check_options(const struct ud_request *r, struct ud_err *err)
+{
+	size_t i, k;
+
+	for (i = 0; i < r->nopts; i++) {
+		const char *name = r->opts[i].flag->name, *val = r->opts[i].value;
+
+		for (k = 0; k < sizeof forbidden / sizeof forbidden[0]; k++)
+			if (!strcmp(r->subcmd, forbidden[k].cmd) && !strcmp(name, forbidden[k].name))
+				return ud_fail(err, UD_EX_DENIED, "option not allowed: %s (%s)",
+					       name, forbidden[k].why);
+		if (!strcmp(name, "--security-opt") && seccomp_file(val))
+			return ud_fail(err, UD_EX_DENIED,
+				       "option not allowed: --security-opt=%s (the docker CLI would read the profile file as root)",
+				       val);
+		if (!strcmp(name, "--label") && !strncmp(val, "userdocker.", 11))
+			return ud_fail(err, UD_EX_DENIED,
+				       "label not allowed: %s (userdocker.* labels are set by userdocker only)", val);
+		if (!strcmp(name, "--env") && !strncmp(val, "USERDOCKER", 10))
+			return ud_fail(err, UD_EX_DENIED,
+				       "env not allowed: %s (USERDOCKER* variables are set by userdocker only)", val);
+	}
+	return 0;
+}
+
+static int add_mark(struct ud_request *r, const char *flag, const char *key, const char *val,
+		    struct ud_err *err)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof buf, "%s=%s", key, val);
+	return request_add_opt(r, flag_lookup(r->subcmd, flag), buf, err);
+}
+
+static int add_marks(const struct ud_job *job, struct ud_request *r, struct ud_err *err)
+{
+	char uid[32];
+
+	snprintf(uid, sizeof uid, "%u", (unsigned)job->caller->uid);
+	return add_mark(r, "--label", "userdocker.owner.uid", uid, err) ||
+	       add_mark(r, "--label", "userdocker.owner.name", job->caller->user_name, err) ||
+	       add_mark(r, "--label", "userdocker.version", PACKAGE_VERSION, err) ||
+	       add_mark(r, "--env", "USERDOCKER", PACKAGE_VERSION, err) ||
+	       add_mark(r, "--env", "USERDOCKER_USER", job->caller->user_name, err) ||
+	       add_mark(r, "--env", "USERDOCKER_UID", uid, err);
+}
+
+int verdict_check(const struct ud_job *job, struct ud_verdict *v, struct ud_err *err)
+{
+	struct ud_request *r = &v->req;
+
+	if (!r->subcmd || !job->req->subcmd || strcmp(r->subcmd, job->req->subcmd) != 0)
+		return ud_fail(err, UD_EX_SOFTWARE, "policy changed the subcommand");
+	if (!in_list(r->subcmd, supported))
+		return ud_fail(err, UD_EX_DENIED, "subcommand not available in this version: %s",
+			       r->subcmd);
+	if (r->help)
+		return ud_fail(err, UD_EX_SOFTWARE, "policy returned a help request");
+	if (!v->executor_path || v->executor_path[0] != '/')
+		return ud_fail(err, UD_EX_CONFIG, "executor %s: path is not absolute",
+			       v->executor ? v->executor : "?");
+	if (!socket_ok(v->docker_socket))
+		return ud_fail(err, UD_EX_CONFIG, "DOCKER_SOCKET is not a plain absolute path: %s",
+			       v->docker_socket);
+	if (check_options(r, err))
+		return -1;
+	if (!strcmp(r->subcmd, "run")) {
+		if (r->nargs < 1 || r->args[0][0] == '-' || r->args[0][0] == '\0')
+			return ud_fail(err, UD_EX_DENIED, "image not allowed: %s",
+				       r->nargs ? r->args[0] : "(none)");
+		if (add_marks(job, r, err))
+			return -1;
+	}
+	return 0;
+}
+
+int verdict_argv(const struct ud_verdict *v, char ***argv, struct ud_err *err)
+{
+	char **body = NULL, **out;
+	size_t n = 0, i;
+
+	if (argv_serialize(&v->req, &body, &n, err))
+		return -1;
+	out = calloc(n + 2, sizeof *out);
+	if (!out) {
+		strv_free(body);
+		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+	}
+	out[0] = strdup(v->executor_path);
+	if (!out[0]) {
+		free(out);
+		strv_free(body);
+		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		out[i + 1] = body[i];
+	free(body);
+	*argv = out;
+	return 0;
+}
+
+void verdict_free(struct ud_verdict *v)
+{
+	free(v->message);
+	free(v->executor);
+	free(v->executor_path);
+	free(v->docker_socket);
+	request_free(&v->req);
+}

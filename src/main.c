@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "mounts.h"
@@ -101,6 +102,15 @@ int main(int argc, char **argv)
 	if (cli.debug)
 		fprintf(stderr, "userdocker: debug: executing: %s\n", line);
 	audit_log(&caller, &cli, "allowed", line);
+	if (strcmp(verdict.req.subcmd, "load") == 0 && verdict.nfds == 1) {
+		/* load --input FILE, opened by the caller: docker reads stdin. */
+		if (dup2(verdict.fds[0], 0) < 0) {
+			ud_fail_errno(&err, UD_EX_OSERR, "cannot pass the input file");
+			goto fail;
+		}
+		close(verdict.fds[0]);
+		verdict.nfds = 0;
+	}
 	if (mounts_stage(&verdict.req, verdict.fds, verdict.nfds, &stage, &err)) {
 		mounts_unstage(&stage);
 		goto fail;

@@ -606,7 +606,7 @@ int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds, size_
 	       struct ud_err *err)
 {
 	lua_State *L;
-	int r;
+	int r, input_fd;
 
 	ps.job = job;
 	ps.min_level = LOG_INFO_;
@@ -614,7 +614,16 @@ int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds, size_
 	if (!L)
 		return ud_fail(err, UD_EX_SOFTWARE, "cannot create the policy interpreter");
 	*nfds = 0;
-	r = evaluate(L, job, out, n, fds, nfds, err);
+	r = userfiles_expand(job->req, job->env, &input_fd, err);
+	if (r == 0)
+		r = evaluate(L, job, out, n, fds, nfds, err);
+	/* load's input travels last, after any mount sources. */
+	if (r == 0 && input_fd >= 0 && strcmp((*out)[0], "exec") == 0) {
+		if (*nfds >= WIRE_MAX_FDS)
+			r = ud_fail(err, UD_EX_DENIED, "too many files");
+		else
+			fds[(*nfds)++] = input_fd;
+	}
 	if (r && ps.mem_used + 1024 > POLICY_MEM_MAX)
 		ud_fail(err, UD_EX_SOFTWARE, "policy exceeded its memory limit");
 	lua_close(L);

@@ -96,13 +96,17 @@ struct ud_job {
 	const struct ud_caller *caller;
 	const struct ud_files *files;
 	const struct ud_env *env;
-	const struct ud_request *req;
+	struct ud_request *req;   /* the child edits its own copy (userfiles.c) */
 };
 int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v,
 		     struct ud_err *err);
 /* In the child: evaluate and return the verdict as a string vector. */
 int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds,
 	       size_t *nfds, struct ud_err *err);
+
+/* userfiles.c (in the child, as the caller) */
+int userfiles_expand(struct ud_request *r, const struct ud_env *env, int *input_fd,
+		     struct ud_err *err);
 
 /* verdict.c */
 int verdict_check(const struct ud_job *job, struct ud_verdict *v,

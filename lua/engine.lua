@@ -98,6 +98,13 @@ local GPU_ENV = {
 	NVIDIA_VISIBLE_DEVICES = true, CUDA_VISIBLE_DEVICES = true, NV_GPU = true,
 }
 
+--- Settings of older reference versions, with what to do instead.
+local OBSOLETE = {
+	PRIVILEGED = "privileged containers are never started",
+	ALLOWED_PUBLISH_PORTS_ALL = 'list {"-P", "--publish-all"} in ARGS_AVAILABLE.run instead',
+	ENV_VARS_SET_USERDOCKER_META_INFO = "userdocker always marks its containers",
+}
+
 local LOG_LEVELS = { DEBUG = true, INFO = true, WARNING = true, ERROR = true }
 local RUN_PULL_VALUES = { default = true, never = true, always = true }
 
@@ -481,6 +488,9 @@ end
 local function check_mounts(name, v, auto)
 	check_list(name, v, function(item, where)
 		check_string(item, where)
+		if sfind(item, "{HOME}", 1, true) or sfind(item, "{USER", 1, true) then
+			bad(where, "write user_home / user_name instead of {HOME} / {USERNAME}: %s", printable(item))
+		end
 		local m, why = parse_admin_mount(item)
 		if not m then bad(where, "%s: %s", why, printable(item)) end
 		if auto and (m.sub or m.container == "") then
@@ -603,6 +613,9 @@ function M.validate(settings)
 		end
 		if is_setting_name(k) and not SETTING_SET[k] then unknown[#unknown + 1] = k end
 	end
+	for _, k in ipairs(unknown) do
+		if OBSOLETE[k] then bad(k, "no longer supported: %s", OBSOLETE[k]) end
+	end
 	if #unknown > 0 then
 		error(unknown[1] .. ": unknown setting (unknown: " .. join(unknown) .. ")", 0)
 	end
@@ -681,9 +694,9 @@ local function deny(fmt, ...)
 	error(setmetatable({ message = sformat(fmt, tunpack(args, 1, select("#", ...))) }, DENY), 0)
 end
 
---- Logs a decision when debugging.
+--- Logs a decision when debugging (one line, whatever the user typed).
 local function note(st, fmt, ...)
-	if st.debug then st.host.log("debug", sformat(fmt, ...)) end
+	if st.debug then st.host.log("debug", printable(sformat(fmt, ...))) end
 end
 
 --- host.match, with an invalid regexp blamed on the setting it came from.
@@ -940,10 +953,19 @@ local function admin_root(st, entry)
 	return cache[entry.root] or nil
 end
 
+--- " (why)" for a host error message, without a leading "path: " the host
+--- may have put there; "" without a message.
+local function reason(path, err)
+	if err == nil then return "" end
+	err = tostring(err)
+	if starts_with(err, path .. ": ") then err = ssub(err, #path + 3) end
+	return " (" .. err .. ")"
+end
+
 --- Resolves a host path as the caller; denies when it does not exist.
 local function resolve_source(st, path)
 	local real, err = st.host.resolve(path)
-	if not real then deny("mount source not found: %s%s", path, err and (" (" .. err .. ")") or "") end
+	if not real then deny("mount source not found: %s%s", path, reason(path, err)) end
 	if not is_abs(real) then error("host.resolve returned a non-absolute path for " .. path, 0) end
 	return real
 end
@@ -951,7 +973,7 @@ end
 --- Kind of a resolved mount source ("dir" or "file"); denies other kinds.
 local function source_kind(st, spec, real)
 	local kind, err = st.host.kind(real)
-	if not kind then deny("mount source not found: %s%s", real, err and (" (" .. err .. ")") or "") end
+	if not kind then deny("mount source not found: %s%s", real, reason(real, err)) end
 	if kind ~= "dir" and kind ~= "file" then
 		deny("mount not allowed: %s (%s is not a file or directory)", spec, real)
 	end
@@ -1070,7 +1092,7 @@ local function probe_mounts(st, mounts)
 	for _, m in ipairs(mounts) do
 		if m.kind == "dir" then
 			local ok, err = st.host.probe(m.host)
-			if not ok then deny("mount source not readable: %s (%s)", m.host, tostring(err)) end
+			if not ok then deny("mount source not readable: %s%s", m.host, reason(m.host, err)) end
 		end
 	end
 end

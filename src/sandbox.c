@@ -40,7 +40,6 @@ static const struct {
 } child_limits[] = {
 	{ RLIMIT_CPU, UD_POLICY_TIMEOUT },
 	{ RLIMIT_AS, 1024u << 20 },
-	{ RLIMIT_FSIZE, 0 },
 	{ RLIMIT_CORE, 0 },
 	{ RLIMIT_NPROC, 0 },
 	{ RLIMIT_NOFILE, 128 },

@@ -7,9 +7,10 @@
  *
  * MUST properties:
  *  - argv_parse() reads argv exactly as docker 28 and 20.10 (cobra +
- *    pflag) do, per docs/docker-argv-grammar.md; wherever the reading is
- *    surprising or the two could be read differently by a human (grey
- *    zones), it refuses instead of guessing.
+ *    pflag) do, per docker-argv-grammar.md (the shared reference); where
+ *    docker's reading is surprising (grey zones: -test.*, a separate value
+ *    that starts with '-', a bool followed by a bool word, flags or "--"
+ *    after a management word), it refuses instead of reproducing it.
  *  - argv_serialize() emits only unambiguous forms: "--long=value" per
  *    option, "--" before positionals that could be mistaken for options.
  *  - argv_parse(argv_serialize(r)) == r for every r argv_parse can build
@@ -479,42 +480,30 @@ invalid:
 #define UD_ARGV_MAX 100000
 #endif
 
-/* Grow *v (element size sz) so that index n fits.  Bounded by
- * UD_ARGV_MAX, so the size arithmetic cannot overflow. */
-static int grow(void **v, size_t *cap, size_t n, size_t sz,
-		struct ud_err *err)
+/*
+ * Make room for element n of *v.  The request carries no capacities and
+ * the policy may hand us arrays it allocated itself, so never trust a
+ * remembered size: ask realloc every time, for a power-of-two size.  When
+ * the block is already that big, glibc's realloc returns it untouched, so
+ * appending stays amortised O(1).  Bounded by UD_ARGV_MAX, so the size
+ * arithmetic cannot overflow.
+ */
+static int grow(void **v, size_t n, size_t sz, struct ud_err *err)
 {
-	size_t ncap;
+	size_t cap = 8;
 	void *p;
 
-	if (n < *cap)
-		return 0;
 	if (n >= UD_ARGV_MAX)
 		return ud_fail(err, UD_EX_USAGE,
 			       "too many options or arguments (limit %d)",
 			       UD_ARGV_MAX);
-	ncap = *cap ? *cap * 2 : 8;
-	if (ncap > UD_ARGV_MAX)
-		ncap = UD_ARGV_MAX;
-	p = realloc(*v, ncap * sz);
+	while (cap < n + 1)
+		cap *= 2;
+	p = realloc(*v, cap * sz);
 	if (!p)
 		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
 	*v = p;
-	*cap = ncap;
 	return 0;
-}
-
-/* The struct carries no capacities, so treat the length as the capacity
- * and grow by doubling at powers of two: same amortised cost. */
-static size_t implied_cap(size_t n)
-{
-	size_t c = 8;
-
-	if (n == 0)
-		return 0;
-	while (c < n)
-		c *= 2;
-	return c > UD_ARGV_MAX ? UD_ARGV_MAX : c;
 }
 
 int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
@@ -522,7 +511,6 @@ int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
 {
 	const struct ud_flag *canon;
 	struct dispbuf d;
-	size_t cap;
 	char *v;
 
 	if (!req || !flag || !value)
@@ -535,7 +523,8 @@ int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
 						 canon->canonical) != 0)
 		return ud_fail(err, UD_EX_SOFTWARE, "flag %s is not in the table",
 			       disp(&d, flag->name));
-	if (req->subcmd && strcmp(canon->cmd, req->subcmd) != 0)
+	if (!cmd_info(canon->cmd) ||
+	    (req->subcmd && strcmp(canon->cmd, req->subcmd) != 0))
 		return ud_fail(err, UD_EX_SOFTWARE, "flag %s is not a %s flag",
 			       canon->name, req->subcmd);
 	if (canon_value(flag, value, &v, err) < 0)
@@ -547,9 +536,7 @@ int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
 		free(v);
 		return 0;
 	}
-	cap = implied_cap(req->nopts);
-	if (grow((void **)&req->opts, &cap, req->nopts, sizeof *req->opts,
-		 err) < 0) {
+	if (grow((void **)&req->opts, req->nopts, sizeof *req->opts, err) < 0) {
 		free(v);
 		return -1;
 	}
@@ -562,15 +549,12 @@ int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
 int request_add_arg(struct ud_request *req, const char *arg,
 		    struct ud_err *err)
 {
-	size_t cap;
 	char *a;
 
 	if (!req || !arg)
 		return ud_fail(err, UD_EX_SOFTWARE,
 			       "request_add_arg: missing argument");
-	cap = implied_cap(req->nargs);
-	if (grow((void **)&req->args, &cap, req->nargs, sizeof *req->args,
-		 err) < 0)
+	if (grow((void **)&req->args, req->nargs, sizeof *req->args, err) < 0)
 		return -1;
 	a = strdup(arg);
 	if (!a)

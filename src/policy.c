@@ -624,8 +624,11 @@ int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds, size_
 		else
 			fds[(*nfds)++] = input_fd;
 	}
-	if (r && ps.mem_used + 1024 > POLICY_MEM_MAX)
-		ud_fail(err, UD_EX_SOFTWARE, "policy exceeded its memory limit");
+	if (r && ps.insns > POLICY_INSN_MAX)
+		err->code = UD_EX_SOFTWARE;
+	else if (r && strstr(err->msg, "not enough memory"))
+		ud_fail(err, UD_EX_SOFTWARE, "policy exceeded its memory limit (%u MiB)",
+			POLICY_MEM_MAX >> 20);
 	lua_close(L);
 	return r;
 }

@@ -6,9 +6,11 @@
  * invariants on it and adds the ownership marks; the policy can neither
  * remove these checks nor forge the marks.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "userdocker.h"
@@ -25,6 +27,8 @@ static const struct {
 	{ "run", "--label-file", "the docker CLI would read the file as root" },
 	{ "run", "--cidfile", "the docker CLI would write the file as root" },
 	{ "run", "--use-api-socket", "it hands the container the docker socket" },
+	{ "run", "--volumes-from", "another container's mounts cannot be checked" },
+	{ "run", "--volume-driver", "a volume driver can mount any host path" },
 	{ "load", "--input", "the docker CLI would read the file as root" },
 };
 
@@ -58,6 +62,59 @@ static int socket_ok(const char *s)
 	return 1;
 }
 
+/*
+ * Binds must come as "--volume=/src:/dst[:mode]", whose source root opens
+ * as the caller and stages (mounts.c).  A --mount could bind without that,
+ * and the local volume driver binds any host path through volume-opt.
+ */
+static int mount_ok(const char *v, struct ud_err *err)
+{
+	char type[16] = "volume";
+	const char *p = v;
+
+	if (strpbrk(v, "\"\r\n"))
+		return ud_fail(err, UD_EX_DENIED, "mount not allowed: --mount=%s (quotes and line breaks)", v);
+	while (*p) {
+		size_t len = strcspn(p, ","), klen = strcspn(p, "=,");
+
+		if (klen == 4 && !strncasecmp(p, "type", 4) && p[4] == '=') {
+			size_t tlen = len - 5;
+
+			if (tlen >= sizeof type)
+				tlen = sizeof type - 1;
+			memcpy(type, p + 5, tlen);
+			type[tlen] = '\0';
+		}
+		if ((klen == 10 && !strncasecmp(p, "volume-opt", 10)) ||
+		    (klen == 13 && !strncasecmp(p, "volume-driver", 13)))
+			return ud_fail(err, UD_EX_DENIED,
+				       "mount not allowed: --mount=%s (volume drivers and their options can mount any host path)", v);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (strcasecmp(type, "volume") != 0 && strcasecmp(type, "tmpfs") != 0)
+		return ud_fail(err, UD_EX_DENIED,
+			       "mount not allowed: --mount=%s (binds must be given with -v, where they are checked)", v);
+	return 0;
+}
+
+/* "/src:/dst[:mode]" (a bind, staged), "name:/dst[:mode]" or "/dst". */
+static int volume_ok(const char *v, struct ud_err *err)
+{
+	static const char name_chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	size_t nlen = strcspn(v, ":");
+
+	if (v[0] == '/')
+		return 0;
+	if (v[nlen] == ':' && nlen >= 2 && isalnum((unsigned char)v[0]) &&
+	    strspn(v, name_chars) == nlen)
+		return 0;
+	return ud_fail(err, UD_EX_DENIED,
+		       "mount not allowed: %s (a bind needs an absolute source, a volume a plain name)", v);
+}
+
 static int check_options(const struct ud_request *r, struct ud_err *err)
 {
 	size_t i, k;
@@ -69,14 +126,18 @@ static int check_options(const struct ud_request *r, struct ud_err *err)
 			if (!strcmp(r->subcmd, forbidden[k].cmd) && !strcmp(name, forbidden[k].name))
 				return ud_fail(err, UD_EX_DENIED, "option not allowed: %s (%s)",
 					       name, forbidden[k].why);
+		if (!strcmp(name, "--mount") && mount_ok(val, err))
+			return -1;
+		if (!strcmp(name, "--volume") && volume_ok(val, err))
+			return -1;
 		if (!strcmp(name, "--security-opt") && seccomp_file(val))
 			return ud_fail(err, UD_EX_DENIED,
 				       "option not allowed: --security-opt=%s (the docker CLI would read the profile file as root)",
 				       val);
-		if (!strcmp(name, "--label") && !strncmp(val, "userdocker.", 11))
+		if (!strcmp(name, "--label") && !strncasecmp(val, "userdocker.", 11))
 			return ud_fail(err, UD_EX_DENIED,
 				       "label not allowed: %s (userdocker.* labels are set by userdocker only)", val);
-		if (!strcmp(name, "--env") && !strncmp(val, "USERDOCKER", 10))
+		if (!strcmp(name, "--env") && !strncasecmp(val, "USERDOCKER", 10))
 			return ud_fail(err, UD_EX_DENIED,
 				       "env not allowed: %s (USERDOCKER* variables are set by userdocker only)", val);
 	}

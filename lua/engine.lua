@@ -19,11 +19,11 @@
 -- Library functions are captured once, so a config file that replaces
 -- fields of a library table cannot change how the engine behaves.
 local assert, error, ipairs, next, pairs, pcall, select, setmetatable,
-	tostring, type = assert, error, ipairs, next, pairs, pcall, select,
-	setmetatable, tostring, type
+	tonumber, tostring, type = assert, error, ipairs, next, pairs, pcall, select,
+	setmetatable, tonumber, tostring, type
 local getmetatable, rawequal, rawset = getmetatable, rawequal, rawset
-local sbyte, sfind, sformat, sgmatch, sgsub, slower, smatch, ssub, supper =
-	string.byte, string.find, string.format, string.gmatch, string.gsub,
+local sbyte, schar, sfind, sformat, sgmatch, sgsub, slower, smatch, ssub, supper =
+	string.byte, string.char, string.find, string.format, string.gmatch, string.gsub,
 	string.lower, string.match, string.sub, string.upper
 local tconcat, tsort, tunpack = table.concat, table.sort, table.unpack
 local mtype = math.type
@@ -39,7 +39,8 @@ local SETTING_NAMES = {
 	"LOGLVL", "EXECUTORS", "EXECUTOR_DEFAULT", "ALLOWED_SUBCOMMANDS",
 	"ARGS_ALWAYS", "ARGS_AVAILABLE",
 	"VOLUME_MOUNTS_ALWAYS", "VOLUME_MOUNTS_DEFAULT", "VOLUME_MOUNTS_AVAILABLE",
-	"PROBE_USED_MOUNTS", "ALLOWED_IMAGE_REGEXPS", "RUN_PULL",
+	"VOLUME_NAMED_REGEXPS", "VOLUME_ANONYMOUS", "PROBE_USED_MOUNTS",
+	"ALLOWED_IMAGE_REGEXPS", "RUN_PULL",
 	"USER_IN_CONTAINER", "CAPS_DROP", "CAPS_ADD", "ALLOWED_PORT_MAPPINGS",
 	"ENV_VARS", "ENV_VARS_EXT",
 	"NVIDIA_SMI", "NV_ALLOWED_GPUS", "NV_DEFAULT_GPU_COUNT_RESERVATION",
@@ -74,16 +75,27 @@ local SAFE_FUNCTIONS = {
 local SAFE_LIBRARIES = { "string", "table", "math", "utf8" }
 
 --- run options with their own rules; ARGS_AVAILABLE is not consulted.
+--- (--tmpfs is not among them: it needs ARGS_AVAILABLE and its value is
+--- checked on top.)
 local RUN_DEDICATED = {
-	["--volume"] = true, ["--publish"] = true, ["--env"] = true,
-	["--no-default-mounts"] = true,
+	["--volume"] = true, ["--mount"] = true, ["--publish"] = true,
+	["--env"] = true, ["--no-default-mounts"] = true,
+	["--volumes-from"] = true, ["--volume-driver"] = true,
 }
 
---- run options ARGS_ALWAYS may not force, and the setting to use instead.
+--- run options ARGS_ALWAYS may not force, and what to do instead.
 local RUN_NOT_FORCIBLE = {
-	["--volume"] = "VOLUME_MOUNTS_ALWAYS",
-	["--env"] = "ENV_VARS",
-	["--no-default-mounts"] = "VOLUME_MOUNTS_DEFAULT",
+	["--volume"] = "use VOLUME_MOUNTS_ALWAYS",
+	["--env"] = "use ENV_VARS",
+	["--no-default-mounts"] = "use VOLUME_MOUNTS_DEFAULT",
+	["--volumes-from"] = "it is never allowed",
+	["--volume-driver"] = "it is never allowed",
+}
+
+--- Why --volumes-from and --volume-driver are always refused.
+local RUN_NEVER = {
+	["--volumes-from"] = "another container's mounts cannot be checked",
+	["--volume-driver"] = "a volume driver can mount any host path",
 }
 
 --- Bind mount flags docker knows; admin entries may carry any of them.
@@ -92,6 +104,51 @@ local MOUNT_FLAGS = {
 	slave = true, rslave = true, private = true, rprivate = true,
 	nocopy = true, consistent = true, cached = true, delegated = true,
 }
+
+--- Flags a user's -v of a named volume may carry (besides none).
+local VOLUME_FLAGS = { ro = true, rw = true, nocopy = true }
+
+--- Options of --tmpfs docker passes on as mount flags: the harmless ones
+--- (no bind, rbind, remount or propagation flags).
+local TMPFS_FLAGS = {
+	ro = true, rw = true, exec = true, noexec = true, suid = true, nosuid = true,
+	dev = true, nodev = true, sync = true, async = true, dirsync = true,
+	atime = true, noatime = true, diratime = true, nodiratime = true,
+	relatime = true, norelatime = true, strictatime = true, nostrictatime = true,
+	tmpcopyup = true, notmpcopyup = true,
+}
+
+--- Options of --tmpfs that take a value, with the value's Lua pattern.
+local TMPFS_DATA = {
+	size = "^%d+[kKmMgG%%]?$", nr_inodes = "^%d+[kKmMgG]?$", nr_blocks = "^%d+[kKmMgG]?$",
+	mode = "^[0-7]+$", uid = "^%d+$", gid = "^%d+$",
+}
+
+--- --mount keys docker (28 or 20.10) knows, lower case, with the name the
+--- engine keeps them under.
+local MOUNT_KEYS = {
+	type = "type", source = "source", src = "source",
+	target = "target", dst = "target", destination = "target",
+	readonly = "readonly", ro = "readonly", consistency = "consistency",
+	["bind-propagation"] = "bind-propagation", ["bind-nonrecursive"] = "bind-nonrecursive",
+	["bind-recursive"] = "bind-recursive",
+	["volume-nocopy"] = "volume-nocopy", ["volume-label"] = "volume-label",
+	["volume-driver"] = "volume-driver", ["volume-opt"] = "volume-opt",
+	["volume-subpath"] = "volume-subpath", ["image-subpath"] = "image-subpath",
+	["tmpfs-size"] = "tmpfs-size", ["tmpfs-mode"] = "tmpfs-mode",
+}
+
+--- --mount keys that may be given bare (meaning true); all are booleans.
+local MOUNT_BOOLS = { readonly = true, ["volume-nocopy"] = true, ["bind-nonrecursive"] = true }
+
+--- Go's strconv.ParseBool.
+local GO_BOOLS = {
+	["1"] = true, t = true, T = true, TRUE = true, ["true"] = true, True = true,
+	["0"] = false, f = false, F = false, FALSE = false, ["false"] = false, False = false,
+}
+
+--- Values of --mount consistency (no effect on Linux).
+local MOUNT_CONSISTENCY = { default = true, consistent = true, cached = true, delegated = true }
 
 --- Environment names that select GPUs; GPU reservation is userdocker's.
 local GPU_ENV = {
@@ -164,6 +221,11 @@ local function printable(s)
 	return (sgsub(tostring(s), "%c", function(c)
 		return sformat("\\x%02x", sbyte(c))
 	end))
+end
+
+--- s with A-Z lowered (whatever the C locale says about other bytes).
+local function ascii_lower(s)
+	return (sgsub(s, "[A-Z]", function(c) return schar(sbyte(c) + 32) end))
 end
 
 --- True when s starts with prefix.
@@ -251,6 +313,8 @@ function M.defaults(caller)
 		VOLUME_MOUNTS_ALWAYS = {},
 		VOLUME_MOUNTS_AVAILABLE = {},
 		VOLUME_MOUNTS_DEFAULT = { home .. ":" .. home },
+		VOLUME_NAMED_REGEXPS = {},
+		VOLUME_ANONYMOUS = true,
 		PROBE_USED_MOUNTS = true,
 		ALLOWED_IMAGE_REGEXPS = { "^[A-Za-z_].*" },
 		RUN_PULL = "default",
@@ -560,6 +624,8 @@ local CHECKS = {
 	VOLUME_MOUNTS_ALWAYS = function(n, v) check_mounts(n, v, true) end,
 	VOLUME_MOUNTS_DEFAULT = function(n, v) check_mounts(n, v, true) end,
 	VOLUME_MOUNTS_AVAILABLE = function(n, v) check_mounts(n, v, false) end,
+	VOLUME_NAMED_REGEXPS = function(n, v) check_list(n, v, check_string) end,
+	VOLUME_ANONYMOUS = check_bool,
 	PROBE_USED_MOUNTS = check_bool,
 	ALLOWED_IMAGE_REGEXPS = function(n, v) check_list(n, v, check_string) end,
 	RUN_PULL = function(n, v) check_one_of(n, v, RUN_PULL_VALUES, "default, never, always") end,
@@ -769,7 +835,7 @@ local function compile_always(st)
 		local name, value = split_assign(entry)
 		local canon, kind = admin_flag(st, where, name)
 		if st.sub == "run" and RUN_NOT_FORCIBLE[canon] then
-			bad(where, "%s cannot be forced here, use %s", canon, RUN_NOT_FORCIBLE[canon])
+			bad(where, "%s cannot be forced here, %s", canon, RUN_NOT_FORCIBLE[canon])
 		end
 		if kind == "bool" then
 			value = value or "true"
@@ -824,13 +890,16 @@ local function push(list, name, value)
 end
 
 --- Checks the user's options in argv order; calls special[name] for the
---- options with their own rules.  Returns the options that go on.
+--- options with their own rules (it returns whether the option goes on, or
+--- the value it goes on with).  Returns the options that go on.
 local function filter_options(st, options, special)
 	local out = {}
 	for _, opt in ipairs(options) do
 		local handler = special and special[opt.name]
 		if handler then
-			if handler(st, opt.value) then push(out, opt.name, opt.value) end
+			-- true: keep the option, a string: keep it with that value
+			local keep = handler(st, opt.value)
+			if keep then push(out, opt.name, keep == true and opt.value or keep) end
 		elseif check_option(st, opt) then
 			push(out, opt.name, opt.value)
 		end
@@ -906,6 +975,14 @@ end
 -- ===================================================================
 -- run: mounts
 -- ===================================================================
+--
+-- Every mount leaves the engine as a --volume value: "/host:/ctr[:flags]"
+-- for binds (root opens and stages the host path), "name:/ctr[:flags]" for
+-- named volumes, "/ctr" for anonymous volumes.  --mount is translated into
+-- that shape; only tmpfs mounts stay --mount (root refuses any other).
+-- A user mount is first parsed into an item { type = "bind" | "volume" |
+-- "anonymous" | "tmpfs", container, spec, ... } (syntax, in argv order),
+-- then judged and merged with the admin's mounts (build_mounts).
 
 --- Parsed admin mount lists { always, default, available } (validated).
 local function admin_mounts(settings)
@@ -962,11 +1039,15 @@ local function reason(path, err)
 	return " (" .. err .. ")"
 end
 
---- Resolves a host path as the caller; denies when it does not exist.
-local function resolve_source(st, path)
+--- Resolves a host path as the caller; denies when it does not exist, or
+--- when the real path has a ':' (a --volume value cannot carry one).
+local function resolve_source(st, path, spec)
 	local real, err = st.host.resolve(path)
 	if not real then deny("mount source not found: %s%s", path, reason(path, err)) end
 	if not is_abs(real) then error("host.resolve returned a non-absolute path for " .. path, 0) end
+	if sfind(real, ":", 1, true) then
+		deny("mount not allowed: %s (host path %s contains ':')", spec, real)
+	end
 	return real
 end
 
@@ -982,33 +1063,303 @@ end
 
 --- A mount as it goes to docker, built from an admin entry (always/default).
 local function mount_from_admin(st, entry)
-	local real = resolve_source(st, entry.root)
+	local real = resolve_source(st, entry.root, entry.spec)
 	return {
-		host = real, container = entry.container, flags = entry.flags,
+		type = "bind", host = real, container = entry.container, flags = entry.flags,
 		kind = source_kind(st, entry.spec, real), spec = entry.spec,
 	}
 end
 
---- Parses a user's -v value; denies what is not a bind mount of an
---- absolute host path.  Returns host, normalised container, canonical flags.
-local function parse_user_mount(st, spec)
-	local parts = split_colons(spec)
-	if #parts == 1 or not is_abs(parts[1]) then
-		deny("mount not allowed: %s (allowed: %s)", spec, allowed_specs(st))
+--- The normalised container path of a user mount; denies relative paths,
+--- "/" and (from --mount) paths a --volume value cannot carry.
+local function user_container(spec, path)
+	if not is_abs(path) then deny("mount not allowed: %s (container path must be absolute)", spec) end
+	if sfind(path, ":", 1, true) then
+		deny("mount not allowed: %s (container path must not contain ':')", spec)
 	end
-	if #parts > 3 or parts[2] == "" then
+	local container = normalize_path(path)
+	if container == "/" then deny("mount not allowed: %s (container path must not be /)", spec) end
+	return container
+end
+
+--- True for a name docker's local volume driver accepts.
+local function valid_volume_name(name)
+	return smatch(name, "^[A-Za-z0-9][A-Za-z0-9_.%-]+$") ~= nil
+end
+
+--- Checks a volume name; denies malformed ones.
+local function check_volume_name(spec, name)
+	if not valid_volume_name(name) then
+		deny("mount malformed: %s (volume name %s: only [A-Za-z0-9][A-Za-z0-9_.-]+ is allowed)",
+			spec, name)
+	end
+end
+
+--- Canonical flags of a user's named volume ("", "ro", "nocopy,rw", ...),
+--- or nil when not allowed.
+local function volume_flags(flags)
+	local seen = {}
+	for f in sgmatch(flags, "[^,]+") do
+		if not VOLUME_FLAGS[f] or seen[f] then return nil end
+		seen[f] = true
+	end
+	if seen.ro and seen.rw then return nil end
+	return flags
+end
+
+--- Parses a user's -v value: "/host:/ctr[:flags]" (bind), "name:/ctr[:flags]"
+--- (named volume) or "/ctr" (anonymous volume), the way docker tells them
+--- apart.  Relative host paths ("./x", "~/x") are refused: docker 28 and
+--- 20.10 read them differently.
+local function parse_volume_option(spec)
+	local parts = split_colons(spec)
+	if spec == "" or #parts > 3 or parts[1] == "" then
+		deny("mount malformed: %s (expected HOST:CONTAINER[:ro|rw], NAME:CONTAINER[:ro|rw] or CONTAINER)",
+			spec)
+	end
+	if #parts == 1 then
+		return { type = "anonymous", container = user_container(spec, spec), spec = spec }
+	end
+	local source, first = parts[1], ssub(parts[1], 1, 1)
+	if parts[2] == "" then
 		deny("mount malformed: %s (expected HOST:CONTAINER[:ro|rw])", spec)
 	end
 	local flags = parse_mount_flags(parts[3])
 	if flags == nil or parts[3] == "" then
 		deny("mount malformed: %s (expected HOST:CONTAINER[:ro|rw])", spec)
 	end
-	if not is_abs(parts[2]) then
-		deny("mount not allowed: %s (container path must be absolute)", spec)
+	if first == "." or first == "~" then
+		deny("mount not allowed: %s (host path must be absolute)", spec)
 	end
-	local container = normalize_path(parts[2])
-	if container == "/" then deny("mount not allowed: %s (container path must not be /)", spec) end
-	return parts[1], container, flags
+	local container = user_container(spec, parts[2])
+	if first == "/" then
+		return { type = "bind", host = source, container = container, flags = flags, spec = spec }
+	end
+	check_volume_name(spec, source)
+	if not volume_flags(flags) then
+		deny("mount flags not allowed: %s (allowed for volumes: ro, rw, nocopy)", spec)
+	end
+	return { type = "volume", name = source, container = container, flags = flags, spec = spec }
+end
+
+--- Splits one CSV record the way Go's encoding/csv reads it (default
+--- settings): fields separated by ',', a field starting with '"' is quoted
+--- and '""' in it is a '"'.  Returns the fields, or nil and why.  The value
+--- has no control characters (checked before), so it is one line.
+local function parse_csv(s)
+	local fields, i, n = {}, 1, #s
+	while true do
+		if ssub(s, i, i) == '"' then
+			local buf, done = {}, false
+			i = i + 1
+			while not done do
+				local q = sfind(s, '"', i, true)
+				if not q then return nil, "a quoted field is not closed" end
+				buf[#buf + 1] = ssub(s, i, q - 1)
+				local after = ssub(s, q + 1, q + 1)
+				if after == '"' then
+					buf[#buf + 1] = '"'
+					i = q + 2
+				elseif after == "," or after == "" then
+					fields[#fields + 1] = tconcat(buf)
+					if after == "" then return fields end
+					i, done = q + 2, true
+				else
+					return nil, "text after the closing quote of a field"
+				end
+			end
+		else
+			local comma = sfind(s, ",", i, true)
+			local field = ssub(s, i, (comma or n + 1) - 1)
+			if sfind(field, '"', 1, true) then return nil, "a quote inside an unquoted field" end
+			fields[#fields + 1] = field
+			if not comma then return fields end
+			i = comma + 1
+		end
+	end
+end
+
+--- One field of a CSV record, quoted only when it has to be.
+local function csv_field(s)
+	if sfind(s, '[,"]') then return '"' .. sgsub(s, '"', '""') .. '"' end
+	return s
+end
+
+--- True for a go-units RAMInBytes size ("64m", "1.5GiB", "1024").
+local function go_ram_size(v)
+	return smatch(v, "^%d+[kKmMgGtTpP]?[iI]?[bB]?$") ~= nil
+		or smatch(v, "^%d+%.%d+[kKmMgGtTpP]?[iI]?[bB]?$") ~= nil
+end
+
+--- True for a tmpfs-mode: octal, fits in 32 bits (strconv.ParseUint(v, 8, 32)).
+local function go_octal32(v)
+	if not smatch(v, "^[0-7]+$") then return false end
+	local digits = sgsub(v, "^0+", "")
+	return #digits < 11 or (#digits == 11 and tonumber(digits, 8) <= 0xffffffff)
+end
+
+--- Reads a --mount value into { key = last value } as docker does: keys
+--- case-insensitive, a later key overriding an earlier one, booleans bare
+--- or with a Go boolean.  Returns the options and the set of option
+--- families used ("bind", "volume", "tmpfs", "image").  Denies what docker
+--- would refuse as "mount malformed".
+local function read_mount_csv(value)
+	local function malformed(fmt, ...)
+		deny("mount malformed: %s (" .. fmt .. ")", value, ...)
+	end
+	if value == "" then malformed("empty") end
+	if sfind(value, "%c") then malformed("control characters") end
+	local fields, why = parse_csv(value)
+	if not fields then malformed("%s", why) end
+	local opts, families = {}, {}
+	for _, field in ipairs(fields) do
+		local raw, val = smatch(field, "^([^=]*)=(.*)$")
+		if not raw then raw = field end
+		local key = MOUNT_KEYS[ascii_lower(raw)]
+		if val == nil then
+			if not MOUNT_BOOLS[key] then malformed("'%s' must be a key=value pair", field) end
+			val = true
+		elseif not key then
+			malformed("unknown key '%s'", raw)
+		elseif MOUNT_BOOLS[key] then
+			if GO_BOOLS[val] == nil then malformed("invalid value for %s: %s", raw, val) end
+			val = GO_BOOLS[val]
+		elseif key == "type" or key == "consistency" or key == "bind-propagation" then
+			val = ascii_lower(val)
+			if key == "consistency" and not MOUNT_CONSISTENCY[val] then
+				malformed("invalid value for %s: %s", raw, val)
+			end
+		elseif key == "bind-recursive" then
+			if val ~= "enabled" and val ~= "disabled" and val ~= "writable" and val ~= "readonly" then
+				malformed("invalid value for %s: %s", raw, val)
+			end
+		elseif key == "tmpfs-size" and not go_ram_size(val) then
+			malformed("invalid value for %s: %s", raw, val)
+		elseif key == "tmpfs-mode" and not go_octal32(val) then
+			malformed("invalid value for %s: %s", raw, val)
+		end
+		opts[key] = val
+		local family = smatch(key, "^(%l+)%-")
+		if family and not (key == "bind-recursive" and val == "enabled") then
+			families[family] = true
+		end
+	end
+	return opts, families
+end
+
+--- Refuses a --mount option that a --volume value cannot express.
+local function inexpressible(value, what)
+	deny("mount not allowed: %s (%s cannot be passed on as a -v mount)", value, what)
+end
+
+--- The --tmpfs-style value of a tmpfs mount without options, for an exact
+--- ARGS_AVAILABLE entry such as "--tmpfs=/tmp"; nil when it has options.
+local function tmpfs_plain(opts, container)
+	if opts.readonly or opts["tmpfs-size"] or opts["tmpfs-mode"] then return nil end
+	return container
+end
+
+--- Allows a tmpfs mount only where --tmpfs is allowed (ARGS_AVAILABLE.run).
+local function check_tmpfs_allowed(st, value, plain)
+	local rule = st.available["--tmpfs"]
+	if rule == true or (rule and plain and rule[plain]) then
+		note(st, "mount %s: tmpfs, --tmpfs is in ARGS_AVAILABLE.run", value)
+		return
+	end
+	if rule then
+		local only = {}
+		for _, v in ipairs(sorted_keys(rule)) do only[#only + 1] = "--tmpfs=" .. v end
+		deny("mount not allowed: %s (tmpfs mounts are limited to %s)", value, join(only))
+	end
+	deny("mount not allowed: %s (tmpfs mounts need --tmpfs, which is not allowed here)", value)
+end
+
+--- Parses a user's --mount value into a mount item.  Binds and volumes are
+--- judged like -v later; a tmpfs mount is allowed (or denied) here and
+--- carries the canonical --mount value it goes on with.
+local function parse_mount_option(st, value)
+	local opts, families = read_mount_csv(value)
+	if opts["volume-driver"] ~= nil or opts["volume-opt"] ~= nil then
+		deny("mount not allowed: %s (volume-driver and volume-opt are never allowed:"
+			.. " a volume driver can mount any host path)", value)
+	end
+	local mtype = opts.type or "volume"
+	if mtype == "" then deny("mount malformed: %s (type is required)", value) end
+	if (opts.target or "") == "" then deny("mount malformed: %s (target is required)", value) end
+	for _, family in ipairs(sorted_keys(families)) do
+		if family ~= mtype then
+			deny("mount malformed: %s (cannot mix '%s-*' options with type=%s)", value, family, mtype)
+		end
+	end
+	local source = opts.source or ""
+	if mtype == "bind" then
+		local prop = opts["bind-propagation"]
+		if prop and prop ~= "rprivate" then inexpressible(value, "bind-propagation=" .. prop) end
+		if opts["bind-nonrecursive"] then inexpressible(value, "bind-nonrecursive") end
+		local rec = opts["bind-recursive"]
+		if rec and rec ~= "enabled" then inexpressible(value, "bind-recursive=" .. rec) end
+		if source == "" then deny("mount malformed: %s (type=bind needs a source)", value) end
+		if ssub(source, 1, 1) ~= "/" then deny("mount not allowed: %s (host path must be absolute)", value) end
+		if sfind(source, ":", 1, true) then
+			deny("mount not allowed: %s (host path must not contain ':')", value)
+		end
+		return {
+			type = "bind", host = source, container = user_container(value, opts.target),
+			flags = opts.readonly and "ro" or "", spec = value,
+		}
+	elseif mtype == "volume" then
+		if opts["volume-label"] then inexpressible(value, "volume-label") end
+		if opts["volume-subpath"] then inexpressible(value, "volume-subpath") end
+		local container = user_container(value, opts.target)
+		if source == "" then
+			if opts.readonly then inexpressible(value, "a read-only anonymous volume") end
+			if opts["volume-nocopy"] then inexpressible(value, "volume-nocopy on an anonymous volume") end
+			return { type = "anonymous", container = container, spec = value }
+		end
+		check_volume_name(value, source)
+		local flags = {}
+		if opts["volume-nocopy"] then flags[#flags + 1] = "nocopy" end
+		if opts.readonly then flags[#flags + 1] = "ro" end
+		return { type = "volume", name = source, container = container, flags = tconcat(flags, ","),
+			spec = value }
+	elseif mtype == "tmpfs" then
+		if source ~= "" then deny("mount malformed: %s (type=tmpfs takes no source)", value) end
+		local container = user_container(value, opts.target)
+		check_tmpfs_allowed(st, value, tmpfs_plain(opts, container))
+		local fields = { "type=tmpfs", csv_field("target=" .. container) }
+		if opts.readonly then fields[#fields + 1] = "readonly" end
+		for _, k in ipairs({ "tmpfs-size", "tmpfs-mode" }) do
+			if opts[k] then fields[#fields + 1] = csv_field(k .. "=" .. opts[k]) end
+		end
+		return { type = "tmpfs", container = container, spec = value, canonical = tconcat(fields, ",") }
+	end
+	deny("mount not allowed: %s (type=%s is not allowed; use bind, volume or tmpfs)", value, mtype)
+end
+
+--- Checks a --tmpfs value "/ctr[:opt,...]": absolute container path, known
+--- harmless options, no further ':'.  Returns the container path and the
+--- value with the path normalised.
+local function parse_tmpfs_option(value)
+	if sfind(value, "%c") then deny("tmpfs malformed: %s (control characters)", value) end
+	local path, options = smatch(value, "^([^:]*):(.*)$")
+	if not path then path = value end
+	if not is_abs(path) then deny("tmpfs not allowed: %s (container path must be absolute)", value) end
+	local container = normalize_path(path)
+	if container == "/" then deny("tmpfs not allowed: %s (container path must not be /)", value) end
+	if options == nil or options == "" then return container, container end
+	for opt in sgmatch(options .. ",", "([^,]*),") do
+		local key, val = smatch(opt, "^([^=]*)=(.*)$")
+		if opt == "" then
+			deny("tmpfs malformed: %s (empty option)", value)
+		elseif key then
+			if not TMPFS_DATA[key] or not smatch(val, TMPFS_DATA[key]) then
+				deny("tmpfs option not allowed: %s (%s)", value, opt)
+			end
+		elseif not TMPFS_FLAGS[opt] then
+			deny("tmpfs option not allowed: %s (%s)", value, opt)
+		end
+	end
+	return container, container .. ":" .. options
 end
 
 --- The container path an entry gives a user mount, or nil when the user's
@@ -1045,17 +1396,18 @@ local function match_entry(st, entry, real, container, flags)
 	return entry_flags(entry, flags) or false
 end
 
---- The mount a user's -v asks for, checked against every admin entry.
-local function user_mount(st, spec)
-	local host, container, flags = parse_user_mount(st, spec)
-	local real = resolve_source(st, host)
+--- The bind mount a user's -v or --mount type=bind asks for, checked
+--- against every admin entry.
+local function user_bind(st, item)
+	local spec = item.spec
+	local real = resolve_source(st, item.host, spec)
 	local flag_miss
 	for _, entry in ipairs(st.mount_entries) do
-		local final = match_entry(st, entry, real, container, flags)
+		local final = match_entry(st, entry, real, item.container, item.flags)
 		if final then
 			note(st, "mount %s: allowed by %s (%s)", spec, entry.spec, entry.origin)
 			return {
-				host = real, container = container, flags = final,
+				type = "bind", host = real, container = item.container, flags = final,
 				kind = source_kind(st, spec, real), spec = spec,
 			}
 		elseif final == false then
@@ -1069,13 +1421,49 @@ local function user_mount(st, spec)
 	deny("mount not allowed: %s (allowed: %s)", spec, allowed_specs(st))
 end
 
---- Adds a user mount: one with the same host and container path as an
+--- True for a name of the form docker gives anonymous volumes (64 hex
+--- digits): those belong to other containers, whatever the patterns say.
+local function anonymous_volume_name(name)
+	return #name == 64 and smatch(name, "^[0-9a-f]+$") ~= nil
+end
+
+--- A named volume: its name must match VOLUME_NAMED_REGEXPS.
+local function user_volume(st, item)
+	local list = st.settings.VOLUME_NAMED_REGEXPS
+	if anonymous_volume_name(item.name) then
+		deny("named volume not allowed: %s (%s is the name of an anonymous volume)", item.spec, item.name)
+	end
+	local re = first_match(st, "VOLUME_NAMED_REGEXPS", item.name)
+	if not re then deny("named volume not allowed: %s (allowed names: %s)", item.spec, join(list)) end
+	note(st, "mount %s: volume %s matches %s", item.spec, item.name, re)
+	return item
+end
+
+--- An anonymous volume: allowed with VOLUME_ANONYMOUS.
+local function user_anonymous(st, item)
+	if not st.settings.VOLUME_ANONYMOUS then
+		deny("anonymous volume not allowed: %s (anonymous volumes are disabled here)", item.spec)
+	end
+	note(st, "mount %s: anonymous volume", item.spec)
+	return item
+end
+
+--- The source a mount is compared by when container paths meet.
+local function mount_source(m)
+	if m.type == "bind" then return m.host end
+	if m.type == "volume" then return m.name end
+	return ""
+end
+
+--- Adds a mount: one with the same source and container path as an
 --- earlier mount replaces it (e.g. adds :ro); a clash on the container path
---- with a different source is refused.
+--- with a different source is refused.  Tmpfs mounts are only recorded for
+--- this check (they go on as options); docker lets a later --tmpfs for a
+--- path replace an earlier one.
 local function merge_mount(mounts, m)
 	for i, old in ipairs(mounts) do
 		if old.container == m.container then
-			if old.host ~= m.host then
+			if old.type ~= m.type or mount_source(old) ~= mount_source(m) then
 				deny("mount not allowed: %s (container path %s is already used by %s)",
 					m.spec, m.container, old.spec)
 			end
@@ -1090,15 +1478,22 @@ end
 local function probe_mounts(st, mounts)
 	if not st.settings.PROBE_USED_MOUNTS then return end
 	for _, m in ipairs(mounts) do
-		if m.kind == "dir" then
+		if m.type == "bind" and m.kind == "dir" then
 			local ok, err = st.host.probe(m.host)
 			if not ok then deny("mount source not readable: %s%s", m.host, reason(m.host, err)) end
 		end
 	end
 end
 
---- The final mounts: always, default (unless --no-default-mounts), user.
-local function build_mounts(st, user_specs, no_default)
+--- Judges one user mount item.
+local USER_MOUNT = {
+	bind = user_bind, volume = user_volume, anonymous = user_anonymous,
+	tmpfs = function(_, item) return item end,
+}
+
+--- The final mounts: always, default (unless --no-default-mounts), then the
+--- user's in argv order.
+local function build_mounts(st, items, no_default)
 	local mounts = {}
 	for _, e in ipairs(st.mount_lists.always) do
 		note(st, "mount %s: always", e.spec)
@@ -1112,14 +1507,24 @@ local function build_mounts(st, user_specs, no_default)
 			merge_mount(mounts, mount_from_admin(st, e))
 		end
 	end
-	for _, spec in ipairs(user_specs) do merge_mount(mounts, user_mount(st, spec)) end
+	for _, item in ipairs(items) do merge_mount(mounts, USER_MOUNT[item.type](st, item)) end
 	probe_mounts(st, mounts)
 	return mounts
 end
 
---- The --volume value for a mount: resolved host path, container, flags.
+--- The --volume value for a mount ("/host:/ctr", "name:/ctr:ro", "/ctr"),
+--- or nil for a tmpfs mount (it goes on as an option).
 local function volume_value(m)
-	local v = m.host .. ":" .. m.container
+	local v
+	if m.type == "bind" then
+		v = m.host .. ":" .. m.container
+	elseif m.type == "volume" then
+		v = m.name .. ":" .. m.container
+	elseif m.type == "anonymous" then
+		return m.container
+	else
+		return nil
+	end
 	if m.flags ~= "" then v = v .. ":" .. m.flags end
 	return v
 end
@@ -1130,9 +1535,29 @@ end
 
 --- run: options, image, mounts, env, then the forced options.
 local function decide_run(st, req)
-	local user_specs, no_default = {}, false
+	local items, no_default = {}, false
 	local special = {
-		["--volume"] = function(_, v) user_specs[#user_specs + 1] = v; return false end,
+		["--volume"] = function(_, v)
+			items[#items + 1] = parse_volume_option(v)
+			return false
+		end,
+		["--mount"] = function(_, v)
+			local item = parse_mount_option(st, v)
+			items[#items + 1] = item
+			return item.canonical or false
+		end,
+		["--tmpfs"] = function(_, v)
+			local container, canon = parse_tmpfs_option(v)
+			if not check_option(st, { name = "--tmpfs", value = canon }) then return false end
+			items[#items + 1] = { type = "tmpfs", container = container, spec = v }
+			return canon
+		end,
+		["--volumes-from"] = function()
+			deny("run option not allowed: --volumes-from (%s)", RUN_NEVER["--volumes-from"])
+		end,
+		["--volume-driver"] = function()
+			deny("run option not allowed: --volume-driver (%s)", RUN_NEVER["--volume-driver"])
+		end,
 		["--no-default-mounts"] = function(_, v)
 			if v ~= "true" and v ~= "false" then deny("option malformed: --no-default-mounts=%s", v) end
 			no_default = v == "true"
@@ -1149,8 +1574,9 @@ local function decide_run(st, req)
 	check_image(st, args[1])
 	local s = st.settings
 	if s.RUN_PULL ~= "default" then push(out, "--pull", s.RUN_PULL) end
-	for _, m in ipairs(build_mounts(st, user_specs, no_default)) do
-		push(out, "--volume", volume_value(m))
+	for _, m in ipairs(build_mounts(st, items, no_default)) do
+		local v = volume_value(m)
+		if v then push(out, "--volume", v) end
 	end
 	for _, e in ipairs(s.ENV_VARS) do push(out, "--env", e) end
 	for _, e in ipairs(s.ENV_VARS_EXT[st.executor] or {}) do push(out, "--env", e) end
@@ -1237,6 +1663,17 @@ local USAGE = {
 	attach = "attach [OPTIONS] CONTAINER",
 }
 
+--- True when an ARGS_AVAILABLE list has an entry for the option name
+--- (as written: help has no flag table to resolve aliases).
+local function lists_option(list, name)
+	for _, entry in ipairs(list or {}) do
+		for _, e in ipairs(type(entry) == "table" and entry or { entry }) do
+			if split_assign(e) == name then return true end
+		end
+	end
+	return false
+end
+
 --- The allowed and forced options of a subcommand, as help lines.
 local function help_options(s, sub, lines)
 	lines[#lines + 1] = "Options you may use:"
@@ -1250,6 +1687,16 @@ local function help_options(s, sub, lines)
 	if sub == "run" then
 		lines[#lines + 1] = "  --no-default-mounts  do not add the default mounts"
 		lines[#lines + 1] = "  -v, --volume HOST:CONTAINER[:ro|rw]  one of the mounts below"
+		if #s.VOLUME_NAMED_REGEXPS > 0 then
+			lines[#lines + 1] = "  -v, --volume NAME:CONTAINER[:ro|rw]  a named volume (names below)"
+		end
+		if s.VOLUME_ANONYMOUS then
+			lines[#lines + 1] = "  -v, --volume CONTAINER  an anonymous volume (removed with the container by --rm)"
+		end
+		lines[#lines + 1] = "  --mount type=bind|volume,src=SOURCE,dst=CONTAINER[,readonly]  the same as -v"
+		if lists_option(s.ARGS_AVAILABLE.run, "--tmpfs") then
+			lines[#lines + 1] = "  --mount type=tmpfs,dst=CONTAINER[,...]  as --tmpfs allows"
+		end
 		lines[#lines + 1] = "  -e, --env KEY=VALUE  (not USERDOCKER*, NV_GPU, NVIDIA_VISIBLE_DEVICES,"
 			.. " CUDA_VISIBLE_DEVICES)"
 		if #s.ALLOWED_PORT_MAPPINGS > 0 then
@@ -1270,6 +1717,18 @@ local function help_run(s, lines)
 		{ "default", "VOLUME_MOUNTS_DEFAULT" }, { "available", "VOLUME_MOUNTS_AVAILABLE" } }) do
 		lines[#lines + 1] = sformat("  %-10s %s", sec[1] .. ":", join(s[sec[2]]))
 	end
+	lines[#lines + 1] = ""
+	if #s.VOLUME_NAMED_REGEXPS > 0 then
+		lines[#lines + 1] = "Named volumes (-v NAME:CONTAINER, --mount type=volume,src=NAME,dst=CONTAINER):"
+			.. " the name must match one of:"
+		lines[#lines + 1] = "  " .. join(s.VOLUME_NAMED_REGEXPS)
+	else
+		lines[#lines + 1] = "Named volumes: not allowed"
+	end
+	lines[#lines + 1] = "Anonymous volumes (-v CONTAINER, --mount type=volume,dst=CONTAINER): "
+		.. (s.VOLUME_ANONYMOUS and "allowed" or "not allowed")
+	lines[#lines + 1] = "Never allowed: --volumes-from, --volume-driver, --mount volume-driver/volume-opt,"
+		.. " relative host paths (./x, ~/x)"
 	lines[#lines + 1] = ""
 	lines[#lines + 1] = "Images (with :latest added when no tag is given) must match one of:"
 	lines[#lines + 1] = "  " .. join(s.ALLOWED_IMAGE_REGEXPS)

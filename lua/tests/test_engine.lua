@@ -383,6 +383,8 @@ test("defaults hold the reference values, Lua-ified", function()
 	eq(s.VOLUME_MOUNTS_DEFAULT, { "/home/alice:/home/alice" })
 	eq(s.VOLUME_MOUNTS_ALWAYS, {})
 	eq(s.VOLUME_MOUNTS_AVAILABLE, {})
+	eq(s.VOLUME_NAMED_REGEXPS, {})
+	eq(s.VOLUME_ANONYMOUS, true)
 	eq(s.PROBE_USED_MOUNTS, true)
 	eq(s.ALLOWED_IMAGE_REGEXPS, { "^[A-Za-z_].*" })
 	eq(s.RUN_PULL, "default")
@@ -615,6 +617,12 @@ local BAD_SETTINGS = {
 	{ function(s) s.NV_DEFAULT_GPU_COUNT_RESERVATION = 2; s.NV_MAX_GPU_COUNT_RESERVATION = 1 end,
 		"NV_MAX_GPU_COUNT_RESERVATION: 1 is below NV_DEFAULT_GPU_COUNT_RESERVATION (2)" },
 	{ function(s) s.PROBE_USED_MOUNTS = "yes" end, "PROBE_USED_MOUNTS: must be true or false, got string" },
+	{ function(s) s.VOLUME_NAMED_REGEXPS = "^alice_" end, "VOLUME_NAMED_REGEXPS: must be a list" },
+	{ function(s) s.VOLUME_NAMED_REGEXPS = { "^alice_", false } end,
+		"VOLUME_NAMED_REGEXPS[2]: must be a string, got boolean" },
+	{ function(s) s.VOLUME_NAMED_REGEXPS = nil end, "VOLUME_NAMED_REGEXPS: missing" },
+	{ function(s) s.VOLUME_ANONYMOUS = "no" end, "VOLUME_ANONYMOUS: must be true or false, got string" },
+	{ function(s) s.VOLUME_ANONYMOUS = nil end, "VOLUME_ANONYMOUS: missing" },
 	{ function(s) s.USER_IN_CONTAINER = nil end, "USER_IN_CONTAINER: missing" },
 	{ function(s) s.NO_NEW_PRIVILEGES = 1 end, "NO_NEW_PRIVILEGES: must be true or false" },
 	{ function(s) s.PS_SHOW_ALL = nil end, "PS_SHOW_ALL: missing" },
@@ -645,6 +653,8 @@ test("validate accepts helper variables and the documented alternatives", functi
 		s.ARGS_AVAILABLE.run[#s.ARGS_AVAILABLE.run + 1] = "--shm-size=1g"
 		s.ARGS_ALWAYS.run = { "--rm", "--shm-size=1g", "-t" }
 		s.EXECUTORS = { docker = "/usr/bin/docker" }
+		s.VOLUME_NAMED_REGEXPS = { "^" .. "alice" .. "_", "^u1001_" }
+		s.VOLUME_ANONYMOUS = false
 	end))
 end)
 
@@ -656,12 +666,13 @@ test("dump lists every setting, one per line, in a stable order", function()
 	local text = M.dump(settings())
 	local lines = {}
 	for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
-	eq(#lines, 28, "one line per setting")
+	eq(#lines, 30, "one line per setting")
 	eq(lines[1], 'LOGLVL = "INFO"')
 	eq(lines[2], 'EXECUTORS = {docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker"}')
 	eq(lines[5], 'ARGS_ALWAYS = {run = {"--rm"}}')
 	contains(text, 'ALLOWED_PORT_MAPPINGS = {"^127\\\\.0\\\\.0\\\\.1::[0-9]+$", "^[0-9]+$"}')
 	contains(text, "NV_MAX_GPU_COUNT_RESERVATION = -1\n")
+	contains(text, "\nVOLUME_NAMED_REGEXPS = {}\nVOLUME_ANONYMOUS = true\nPROBE_USED_MOUNTS = true\n")
 	contains(text, "PS_SHOW_ALL = false\n")
 	eq(M.dump(settings()), text, "stable")
 end)
@@ -816,6 +827,12 @@ test("admin mistakes in ARGS_ALWAYS are errors naming the setting", function()
 		decide(settings(function(s) s.ARGS_ALWAYS.run = { "--env=A=1" } end), run({}))
 	end, "ARGS_ALWAYS.run: --env cannot be forced here, use ENV_VARS")
 	raises(function()
+		decide(settings(function(s) s.ARGS_ALWAYS.run = { "--volumes-from=other" } end), run({}))
+	end, "ARGS_ALWAYS.run: --volumes-from cannot be forced here, it is never allowed")
+	raises(function()
+		decide(settings(function(s) s.ARGS_ALWAYS.run = { "--volume-driver=local" } end), run({}))
+	end, "ARGS_ALWAYS.run: --volume-driver cannot be forced here, it is never allowed")
+	raises(function()
 		decide(settings(function(s) s.ARGS_ALWAYS.run = { "--rm=yes" } end), run({}))
 	end, "ARGS_ALWAYS.run: --rm takes true or false")
 	raises(function()
@@ -823,14 +840,54 @@ test("admin mistakes in ARGS_ALWAYS are errors naming the setting", function()
 	end, "ARGS_ALWAYS.ps: unknown option for ps: --nope")
 end)
 
-test("--mount, --volumes-from, --tmpfs, --volume-driver denied unless listed", function()
+test("--volumes-from and --volume-driver are always denied, even when listed", function()
 	local s = settings()
-	for _, o in ipairs({ { "--mount", "type=bind,src=/,dst=/h" }, { "--volumes-from", "other" },
-		{ "--tmpfs", "/t" }, { "--volume-driver", "x" } }) do
-		denied(decide(s, run(o)), "run option not allowed: " .. o[1] .. "=" .. o[2], true)
-	end
-	s.ARGS_AVAILABLE.run = { "--tmpfs", "--mount" }
+	denied(decide(s, run({ "--volumes-from", "other" })),
+		"run option not allowed: --volumes-from (another container's mounts cannot be checked)")
+	denied(decide(s, run({ "--volume-driver", "local" })),
+		"run option not allowed: --volume-driver (a volume driver can mount any host path)")
+	s.ARGS_AVAILABLE.run = { "--volumes-from", "--volume-driver=local", "--mount" }
+	denied(decide(s, run({ "--volumes-from", "other:ro" })),
+		"run option not allowed: --volumes-from (another container's mounts cannot be checked)")
+	denied(decide(s, run({ "--volume-driver", "local" })),
+		"run option not allowed: --volume-driver (a volume driver can mount any host path)")
+end)
+
+test("--tmpfs: denied unless listed; listed, its value is checked", function()
+	local s = settings()
+	denied(decide(s, run({ "--tmpfs", "/t" })), "run option not allowed: --tmpfs=/t (allowed: ", true)
+	s.ARGS_AVAILABLE.run = { "--tmpfs" }
 	eq(opts(decide(s, run({ "--tmpfs", "/t" })))[1], "--tmpfs=/t")
+	eq(opts(decide(s, run({ "--tmpfs", "/t/./x/" })))[1], "--tmpfs=/t/x")
+	eq(opts(decide(s, run({ "--tmpfs", "/t:" })))[1], "--tmpfs=/t")
+	eq(opts(decide(s, run({ "--tmpfs", "/t:rw,noexec,nosuid,size=64m,mode=1777,uid=1001,gid=1001" })))[1],
+		"--tmpfs=/t:rw,noexec,nosuid,size=64m,mode=1777,uid=1001,gid=1001")
+	eq(opts(decide(s, run({ "--tmpfs", "/t:size=50%,nr_inodes=1k,ro,exec" })))[1],
+		"--tmpfs=/t:size=50%,nr_inodes=1k,ro,exec")
+	denied(decide(s, run({ "--tmpfs", "t" })), "tmpfs not allowed: t (container path must be absolute)")
+	denied(decide(s, run({ "--tmpfs", "" })), "tmpfs not allowed:  (container path must be absolute)")
+	denied(decide(s, run({ "--tmpfs", "./t:size=1m" })), "tmpfs not allowed: ./t:size=1m (container path", true)
+	denied(decide(s, run({ "--tmpfs", "/" })), "tmpfs not allowed: / (container path must not be /)")
+	denied(decide(s, run({ "--tmpfs", "/t/..:size=1m" })), "tmpfs not allowed: /t/..:size=1m (container path must not be /)")
+	-- ':' only separates the path from the options
+	denied(decide(s, run({ "--tmpfs", "/t:size=1m:/etc" })), "tmpfs option not allowed: /t:size=1m:/etc (size=1m:/etc)")
+	denied(decide(s, run({ "--tmpfs", "/t::rw" })), "tmpfs option not allowed: /t::rw (:rw)")
+	denied(decide(s, run({ "--tmpfs", "/t:rw,,noexec" })), "tmpfs malformed: /t:rw,,noexec (empty option)")
+	denied(decide(s, run({ "--tmpfs", "/t:rw," })), "tmpfs malformed: /t:rw, (empty option)")
+	denied(decide(s, run({ "--tmpfs", "/t\nx" })), "tmpfs malformed", true)
+	for _, o in ipairs({ "bind", "rbind", "remount", "shared", "rslave", "private", "mand",
+		"size=", "size=1x", "mode=999", "uid=-1", "mpol=default", "exec=1", "RO" }) do
+		denied(decide(s, run({ "--tmpfs", "/t:" .. o })), "tmpfs option not allowed: /t:" .. o .. " (" .. o .. ")")
+	end
+	-- an exact entry allows exactly that value (after the path is normalised)
+	s.ARGS_AVAILABLE.run = { "--tmpfs=/tmp:size=1g" }
+	eq(opts(decide(s, run({ "--tmpfs", "/tmp/:size=1g" })))[1], "--tmpfs=/tmp:size=1g")
+	denied(decide(s, run({ "--tmpfs", "/tmp:size=2g" })), "run option not allowed: --tmpfs=/tmp:size=2g", true)
+	-- a forced value the user repeats is not duplicated
+	s.ARGS_ALWAYS.run = { "--rm", "--tmpfs=/tmp" }
+	local o = opts(decide(s, run({ "--tmpfs", "/tmp" })))
+	eq(o[1], "--rm=true")
+	eq(o[2], "--tmpfs=/tmp")
 end)
 
 test("dedicated options listed in ARGS_AVAILABLE do not bypass their rules", function()
@@ -1189,13 +1246,19 @@ test("mounts: missing sources are reported, not silently skipped", function()
 		"mount not allowed: /scratch/alice:/s", true)
 end)
 
-test("mounts: malformed, anonymous, named and relative volumes are denied", function()
+test("mounts: malformed and relative -v values are denied", function()
 	local s = with_mounts({ "/srv/data:" })
-	denied(decide(s, run({ "--volume", "/x" })), "mount not allowed: /x (allowed: ", true)
-	denied(decide(s, run({ "--volume", "myvol:/x" })), "mount not allowed: myvol:/x (allowed: ", true)
-	denied(decide(s, run({ "--volume", "./data:/x" })), "mount not allowed: ./data:/x (allowed: ", true)
+	denied(decide(s, run({ "--volume", "./data:/x" })),
+		"mount not allowed: ./data:/x (host path must be absolute)")
+	denied(decide(s, run({ "--volume", "../data:/x" })),
+		"mount not allowed: ../data:/x (host path must be absolute)")
+	denied(decide(s, run({ "--volume", "~/data:/x" })),
+		"mount not allowed: ~/data:/x (host path must be absolute)")
+	denied(decide(s, run({ "--volume", ".:/x" })), "mount not allowed: .:/x (host path must be absolute)")
 	denied(decide(s, run({ "--volume", "/srv/data:/x:ro:z" })),
-		"mount malformed: /srv/data:/x:ro:z (expected HOST:CONTAINER[:ro|rw])")
+		"mount malformed: /srv/data:/x:ro:z (expected HOST:CONTAINER[:ro|rw], NAME:CONTAINER[:ro|rw] or CONTAINER)")
+	denied(decide(s, run({ "--volume", "" })), "mount malformed:  (expected", true)
+	denied(decide(s, run({ "--volume", ":/x" })), "mount malformed: :/x (expected", true)
 	denied(decide(s, run({ "--volume", "/srv/data:" })), "mount malformed: /srv/data:", true)
 	denied(decide(s, run({ "--volume", "/srv/data:/x:" })), "mount malformed: /srv/data:/x:", true)
 	denied(decide(s, run({ "--volume", "/srv/data:/x:ro,,z" })), "mount malformed", true)
@@ -1204,6 +1267,434 @@ test("mounts: malformed, anonymous, named and relative volumes are denied", func
 	denied(decide(s, run({ "--volume", "/srv/data:/" })),
 		"mount not allowed: /srv/data:/ (container path must not be /)")
 	denied(decide(s, run({ "--volume", "/srv/data:/x/.." })), "container path must not be /", true)
+	-- docker reads "/x:ro" as source /x, target "ro"
+	denied(decide(s, run({ "--volume", "/srv/data:ro" })),
+		"mount not allowed: /srv/data:ro (container path must be absolute)")
+end)
+
+test("mounts: a host path with ':' (given or resolved) is denied", function()
+	FS["/srv/a:b"] = "dir"
+	FS["/home/alice/colon"] = { link = "/srv/a:b" }
+	local ok, err = pcall(function()
+		local s = with_mounts({ "/srv/**:", "/home/alice/**:" })
+		denied(decide(s, run({ "--volume", "/home/alice/colon:/c" })),
+			"mount not allowed: /home/alice/colon:/c (host path /srv/a:b contains ':')")
+		denied(decide(s, run({ "--mount", "type=bind,src=/srv/a:b,dst=/c" })),
+			"mount not allowed: type=bind,src=/srv/a:b,dst=/c (host path must not contain ':')")
+		denied(decide(s, run({ "--mount", "type=bind,src=/home/alice/colon,dst=/c" })),
+			"mount not allowed: type=bind,src=/home/alice/colon,dst=/c (host path /srv/a:b contains ':')")
+	end)
+	FS["/srv/a:b"], FS["/home/alice/colon"] = nil, nil
+	assert(ok, err)
+end)
+
+--- Settings allowing alice's named volumes.
+local function with_named(mod)
+	return settings(function(s)
+		s.VOLUME_NAMED_REGEXPS = { "^alice_", "^shared-ro$" }
+		s.VOLUME_MOUNTS_AVAILABLE = { "/srv/data:" }
+		if mod then mod(s) end
+	end)
+end
+
+test("named volumes: none allowed by default", function()
+	denied(decide(settings(), run({ "--volume", "myvol:/x" })),
+		"named volume not allowed: myvol:/x (allowed names: none)")
+	denied(decide(settings(), run({ "--mount", "type=volume,src=myvol,dst=/x" })),
+		"named volume not allowed: type=volume,src=myvol,dst=/x (allowed names: none)")
+end)
+
+test("named volumes: -v NAME:CONTAINER[:ro|rw] must match VOLUME_NAMED_REGEXPS", function()
+	local s = with_named()
+	eq(volumes(decide(s, run({ "--volume", "alice_data:/data" }))),
+		{ "/home/alice:/home/alice", "alice_data:/data" })
+	eq(volumes(decide(s, run({ "--volume", "alice_data:/data/./x/:ro" }))),
+		{ "/home/alice:/home/alice", "alice_data:/data/x:ro" })
+	eq(volumes(decide(s, run({ "--volume", "alice_data:/data:rw" })))[2], "alice_data:/data:rw")
+	eq(volumes(decide(s, run({ "--volume", "alice_data:/data:ro,nocopy" })))[2], "alice_data:/data:nocopy,ro")
+	eq(volumes(decide(s, run({ "--volume", "shared-ro:/s:ro" })))[2], "shared-ro:/s:ro")
+	denied(decide(s, run({ "--volume", "bob_data:/data" })),
+		"named volume not allowed: bob_data:/data (allowed names: ^alice_, ^shared-ro$)")
+	denied(decide(s, run({ "--volume", "shared-rox:/s" })), "named volume not allowed: shared-rox:/s", true)
+	-- the pattern is anchored at the start
+	denied(decide(s, run({ "--volume", "xalice_data:/data" })), "named volume not allowed", true)
+	for _, f in ipairs({ "z", "Z", "shared", "ro,rw", "ro,ro", "nocopy,nocopy" }) do
+		denied(decide(s, run({ "--volume", "alice_data:/data:" .. f })),
+			"mount flags not allowed: alice_data:/data:" .. f .. " (allowed for volumes: ro, rw, nocopy)")
+	end
+	denied(decide(s, run({ "--volume", "alice_data:data" })),
+		"mount not allowed: alice_data:data (container path must be absolute)")
+	denied(decide(s, run({ "--volume", "alice_data:/" })),
+		"mount not allowed: alice_data:/ (container path must not be /)")
+end)
+
+test("named volumes: names docker would not accept are malformed", function()
+	local s = with_named(function(x) x.VOLUME_NAMED_REGEXPS = { "^" } end)
+	for _, name in ipairs({ "a", "_alice", "-x", "alice/data", "alice data", "al$ce", "c" }) do
+		denied(decide(s, run({ "--volume", name .. ":/x" })),
+			"mount malformed: " .. name .. ":/x (volume name " .. name .. ": only [A-Za-z0-9][A-Za-z0-9_.-]+ is allowed)")
+	end
+	-- a Windows-looking drive letter is a one-letter name here, and refused
+	denied(decide(s, run({ "--volume", "c:/foo:/x" })), "mount malformed: c:/foo:/x (volume name c:", true)
+	eq(volumes(decide(s, run({ "--volume", "A1.b-c_d:/x" })))[2], "A1.b-c_d:/x")
+end)
+
+test("named volumes: names of anonymous volumes are refused whatever the patterns", function()
+	local s = with_named(function(x) x.VOLUME_NAMED_REGEXPS = { "^[0-9a-f]" } end)
+	local id = ("0123456789abcdef"):rep(4)
+	denied(decide(s, run({ "--volume", id .. ":/x" })),
+		"named volume not allowed: " .. id .. ":/x (" .. id .. " is the name of an anonymous volume)")
+	denied(decide(s, run({ "--mount", "type=volume,src=" .. id .. ",dst=/x" })),
+		"is the name of an anonymous volume", true)
+	-- 63 or 65 hex digits are ordinary names
+	eq(volumes(decide(s, run({ "--volume", id:sub(2) .. ":/x" })))[2], id:sub(2) .. ":/x")
+	eq(volumes(decide(s, run({ "--volume", id .. "0:/x" })))[2], id .. "0:/x")
+end)
+
+test("named volumes: an invalid regexp is an error naming the setting", function()
+	raises(function()
+		decide(with_named(function(x) x.VOLUME_NAMED_REGEXPS = { "^[alice" } end),
+			run({ "--volume", "alice_x:/x" }))
+	end, "VOLUME_NAMED_REGEXPS: invalid regexp ^[alice")
+end)
+
+test("anonymous volumes: allowed by default, refused with VOLUME_ANONYMOUS = false", function()
+	local s = settings()
+	eq(volumes(decide(s, run({ "--volume", "/cache" }))), { "/home/alice:/home/alice", "/cache" })
+	eq(volumes(decide(s, run({ "--volume", "/cache/./x/" })))[2], "/cache/x")
+	eq(volumes(decide(s, run({ "--mount", "type=volume,dst=/cache" })))[2], "/cache")
+	eq(volumes(decide(s, run({ "--mount", "dst=/cache" })))[2], "/cache", "type defaults to volume")
+	eq(volumes(decide(s, run({ "--mount", "type=volume,src=,dst=/cache" })))[2], "/cache")
+	denied(decide(s, run({ "--volume", "cache" })),
+		"mount not allowed: cache (container path must be absolute)")
+	denied(decide(s, run({ "--volume", "./cache" })),
+		"mount not allowed: ./cache (container path must be absolute)")
+	denied(decide(s, run({ "--volume", "/" })), "mount not allowed: / (container path must not be /)")
+	s.VOLUME_ANONYMOUS = false
+	denied(decide(s, run({ "--volume", "/cache" })),
+		"anonymous volume not allowed: /cache (anonymous volumes are disabled here)")
+	denied(decide(s, run({ "--mount", "type=volume,target=/cache" })),
+		"anonymous volume not allowed: type=volume,target=/cache (anonymous volumes are disabled here)")
+end)
+
+test("volumes: container path clashes with binds are denied; same volume again replaces", function()
+	local s = with_named()
+	denied(decide(s, run({ "--volume", "alice_home:/home/alice" })),
+		"mount not allowed: alice_home:/home/alice (container path /home/alice is already used by "
+		.. "/home/alice:/home/alice)")
+	denied(decide(s, run({ "--volume", "/home/alice" })),
+		"mount not allowed: /home/alice (container path /home/alice is already used by "
+		.. "/home/alice:/home/alice)")
+	denied(decide(s, run({ "--volume", "alice_a:/x", "--volume", "alice_b:/x" })),
+		"mount not allowed: alice_b:/x (container path /x is already used by alice_a:/x)")
+	denied(decide(s, run({ "--volume", "alice_a:/x", "--volume", "/x" })),
+		"mount not allowed: /x (container path /x is already used by alice_a:/x)")
+	denied(decide(s, run({ "--volume", "/x", "--volume", "/srv/data:/x" })),
+		"mount not allowed: /srv/data:/x (container path /x is already used by /x)")
+	eq(volumes(decide(s, run({ "--volume", "alice_a:/x", "--volume", "alice_a:/x:ro" }))),
+		{ "/home/alice:/home/alice", "alice_a:/x:ro" })
+	eq(volumes(decide(s, run({ "--volume", "/x", "--mount", "type=volume,dst=/x/" }))),
+		{ "/home/alice:/home/alice", "/x" })
+	-- one volume at two places is fine
+	eq(volumes(decide(s, run({ "--volume", "alice_a:/x", "--volume", "alice_a:/y:ro" }))),
+		{ "/home/alice:/home/alice", "alice_a:/x", "alice_a:/y:ro" })
+	-- volumes are not probed
+	local _, host = decide(s, run({ "--volume", "alice_a:/x", "--volume", "/y" }))
+	eq(host.probes, { "/home/alice" })
+end)
+
+-- --mount -------------------------------------------------------------
+
+test("--mount type=bind: the -v rules, passed on as --volume", function()
+	local s = with_mounts({ "/srv/data:", "/scratch/alice/**:/scratch" })
+	local res = decide(s, run({ "--tty", "true", "--mount", "type=bind,src=/srv/data,dst=/in" }))
+	eq(opts(res), cat({ "--tty=true", "--rm=true", "--volume=/home/alice:/home/alice",
+		"--volume=/srv/data:/in" }, FORCED))
+	eq(volumes(decide(s, run({ "--mount", "type=bind,source=/data,target=/in/./x/" })))[2],
+		"/srv/data:/in/x", "resolved source, normalised target")
+	eq(volumes(decide(s, run({ "--mount", "type=bind,src=/scratch/alice/x/y,destination=/scratch/x/y" })))[2],
+		"/scratch/alice/x/y:/scratch/x/y")
+	denied(decide(s, run({ "--mount", "type=bind,src=/scratch/alice/x/y,dst=/scratch/y" })),
+		"mount not allowed: type=bind,src=/scratch/alice/x/y,dst=/scratch/y (allowed: "
+		.. "/home/alice:/home/alice, /srv/data:, /scratch/alice/**:/scratch)")
+	denied(decide(s, run({ "--mount", "type=bind,src=/etc,dst=/etc" })),
+		"mount not allowed: type=bind,src=/etc,dst=/etc (allowed: ", true)
+	denied(decide(s, run({ "--mount", "type=bind,src=/home/alice/etc,dst=/e" })),
+		"mount not allowed: type=bind,src=/home/alice/etc,dst=/e (allowed: ", true)
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/nope,dst=/n" })),
+		"mount source not found: /srv/nope (No such file or directory)")
+	denied(decide(s, run({ "--mount", "type=bind,src=/net/locked,dst=/n" })), "mount not allowed", true)
+	-- probed like any bind
+	local _, host = decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/in" }))
+	eq(host.probes, { "/home/alice", "/srv/data" })
+end)
+
+test("--mount type=bind: readonly forms give :ro; admin flags still apply", function()
+	local s = with_mounts({ "/srv/data:" })
+	for _, ro in ipairs({ "readonly", "ro", "RO", "ReadOnly", "readonly=true", "ro=1", "ro=t",
+		"ro=T", "ro=TRUE", "ro=True" }) do
+		eq(volumes(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/d," .. ro })))[2],
+			"/srv/data:/d:ro", ro)
+	end
+	for _, rw in ipairs({ "readonly=false", "ro=0", "ro=f", "ro=F", "ro=FALSE", "ro=False", "readonly,ro=false" }) do
+		eq(volumes(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/d," .. rw })))[2],
+			"/srv/data:/d", rw)
+	end
+	for _, bad in ipairs({ "ro=yes", "readonly=", "ro=2", "ro=tRUE" }) do
+		denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/d," .. bad })),
+			"mount malformed: type=bind,src=/srv/data,dst=/d," .. bad .. " (invalid value for ", true)
+	end
+	s = with_mounts({ "/srv/data:/d:ro" })
+	eq(volumes(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/d" })))[2], "/srv/data:/d:ro")
+	s = with_mounts({ "/srv/data:/d:ro,z" })
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/d,ro" })),
+		"mount flags not allowed: type=bind,src=/srv/data,dst=/d,ro (allowed: ro,z)")
+	-- readonly upgrades the default mount in place, as -v ...:ro does
+	eq(volumes(decide(settings(), run({ "--mount", "type=bind,src=/home/alice,dst=/home/alice,readonly" }))),
+		{ "/home/alice:/home/alice:ro" })
+end)
+
+test("--mount: keys are case-insensitive, a later key overrides an earlier one", function()
+	local s = with_mounts({ "/srv/data:" })
+	eq(volumes(decide(s, run({ "--mount", "TYPE=BIND,SRC=/srv/data,DST=/x,RO" })))[2], "/srv/data:/x:ro")
+	eq(volumes(decide(s, run({ "--mount", "Type=Bind,Source=/srv/data,Target=/x" })))[2], "/srv/data:/x")
+	-- the later type wins: this is a bind
+	eq(volumes(decide(s, run({ "--mount", "type=volume,target=/x,type=bind,src=/srv/data" })))[2],
+		"/srv/data:/x")
+	denied(decide(s, run({ "--mount", "type=volume,target=/x,type=bind,src=/etc" })),
+		"mount not allowed: type=volume,target=/x,type=bind,src=/etc (allowed: ", true)
+	-- ... and the later source and target
+	eq(volumes(decide(s, run({ "--mount", "type=bind,src=/etc,dst=/e,src=/srv/data,target=/y" })))[2],
+		"/srv/data:/y")
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/x,source=/etc" })),
+		"mount not allowed: type=bind,src=/srv/data,dst=/x,source=/etc (allowed: ", true)
+	-- the later type the other way round: a volume named /srv/data, not a bind
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/x,type=volume" })),
+		"mount malformed: type=bind,src=/srv/data,dst=/x,type=volume (volume name /srv/data: only", true)
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/x,bind-propagation=rprivate,type=volume" })),
+		"(cannot mix 'bind-*' options with type=volume)", true)
+	eq(volumes(decide(s, run({ "--mount", "ro,type=bind,src=/srv/data,dst=/x,readonly=0" })))[2], "/srv/data:/x")
+	-- values are case-sensitive except type, consistency and bind-propagation
+	denied(decide(s, run({ "--mount", "type=bind,src=/SRV/data,dst=/x" })), "mount source not found: /SRV/data", true)
+end)
+
+test("--mount: Go encoding/csv quoting", function()
+	local s = with_mounts({ "/srv/data:" })
+	eq(volumes(decide(s, run({ "--mount", 'type=bind,"source=/srv/data",target=/x' })))[2], "/srv/data:/x")
+	eq(volumes(decide(s, run({ "--mount", '"type=bind","src=/srv/data","dst=/x,y"' })))[2], "/srv/data:/x,y")
+	eq(volumes(decide(s, run({ "--mount", '"type=bind",src=/srv/data,"dst=/a""b"' })))[2], '/srv/data:/a"b')
+	eq(volumes(decide(s, run({ "--mount", 'type=bind,src=/srv/data,dst=/x,"ro"' })))[2], "/srv/data:/x:ro")
+	-- an empty quoted field is an empty field
+	denied(decide(s, run({ "--mount", 'type=bind,src=/srv/data,dst=/x,""' })),
+		"mount malformed: type=bind,src=/srv/data,dst=/x,\"\" ('' must be a key=value pair)")
+	-- quoting hides the comma from the field splitter: one field, src=/etc,dst=/x
+	denied(decide(s, run({ "--mount", 'type=bind,"src=/srv/data,dst=/x"' })),
+		"mount malformed: type=bind,\"src=/srv/data,dst=/x\" (target is required)")
+	for _, case in ipairs({
+		{ 'type=bind,src="/srv/data",dst=/x', "a quote inside an unquoted field" },
+		{ 'type=bind,src=/srv/data,dst=/x"', "a quote inside an unquoted field" },
+		{ ' "type=bind",src=/srv/data,dst=/x', "a quote inside an unquoted field" },
+		{ '"type=bind,src=/srv/data,dst=/x', "a quoted field is not closed" },
+		{ '"type=bind"x,src=/srv/data,dst=/x', "text after the closing quote of a field" },
+		{ '"type=bind" ,src=/srv/data,dst=/x', "text after the closing quote of a field" },
+		{ 'type=bind,src=/srv/data,dst=/x\n', "control characters" },
+		{ 'type=bind,src=/srv/data,dst=/x\ntype=bind,src=/etc,dst=/y', "control characters" },
+		{ '\ntype=bind,src=/srv/data,dst=/x', "control characters" },
+		{ 'type=bind,src=/srv/data,dst=/x\r', "control characters" },
+		{ '', "empty" },
+	}) do
+		denied(decide(s, run({ "--mount", case[1] })), "(" .. case[2] .. ")", true)
+		denied(decide(s, run({ "--mount", case[1] })), "mount malformed: ", true)
+	end
+end)
+
+test("--mount: unknown keys, bare keys and missing parts are malformed", function()
+	local s = with_mounts({ "/srv/data:" })
+	for _, case in ipairs({
+		{ "type=bind,src=/srv/data,dst=/x,foo=1", "unknown key 'foo'" },
+		{ "type=bind,src=/srv/data,dst=/x, ro", "' ro' must be a key=value pair" },
+		{ "type=bind,src=/srv/data, dst=/x", "unknown key ' dst'" },
+		{ "type=bind,src=/srv/data,dst=/x,bind-create-src", "'bind-create-src' must be a key=value pair" },
+		{ "type=bind,src=/srv/data,dst=/x,relabel=shared", "unknown key 'relabel'" },
+		{ "type=bind,src=/srv/data,dst=/x,=x", "unknown key ''" },
+		{ "type=bind,src=/srv/data,dst=/x,", "'' must be a key=value pair" },
+		{ "type=bind,src=/srv/data,dst=/x,,ro", "'' must be a key=value pair" },
+		{ "type,src=/srv/data,dst=/x", "'type' must be a key=value pair" },
+		{ "type=bind,src=/srv/data", "target is required" },
+		{ "type=bind,src=/srv/data,dst=", "target is required" },
+		{ "type=,src=/srv/data,dst=/x", "type is required" },
+		{ "type=bind,dst=/x", "type=bind needs a source" },
+		{ "type=bind,src=,dst=/x", "type=bind needs a source" },
+		{ "type=bind,src=/srv/data,dst=/x,volume-nocopy", "cannot mix 'volume-*' options with type=bind" },
+		{ "type=bind,src=/srv/data,dst=/x,tmpfs-size=1m", "cannot mix 'tmpfs-*' options with type=bind" },
+		{ "type=volume,dst=/x,bind-propagation=rprivate", "cannot mix 'bind-*' options with type=volume" },
+		{ "type=tmpfs,dst=/x,bind-nonrecursive=false", "cannot mix 'bind-*' options with type=tmpfs" },
+		{ "type=bind,src=/srv/data,dst=/x,image-subpath=a", "cannot mix 'image-*' options with type=bind" },
+		{ "type=bind,src=/srv/data,dst=/x,consistency=sometimes", "invalid value for consistency: sometimes" },
+		{ "type=bind,src=/srv/data,dst=/x,bind-recursive=Enabled", "invalid value for bind-recursive: Enabled" },
+		{ "type=bind,src=/srv/data,dst=/x,bind-nonrecursive=maybe", "invalid value for bind-nonrecursive: maybe" },
+		{ "type=volume,dst=/x,volume-nocopy=2", "invalid value for volume-nocopy: 2" },
+		{ "type=tmpfs,dst=/x,tmpfs-size=big", "invalid value for tmpfs-size: big" },
+		{ "type=tmpfs,dst=/x,tmpfs-mode=0999", "invalid value for tmpfs-mode: 0999" },
+		{ "type=tmpfs,dst=/x,tmpfs-mode=777777777777", "invalid value for tmpfs-mode: 777777777777" },
+		{ "type=tmpfs,dst=/x,src=/srv/data", "type=tmpfs takes no source" },
+	}) do
+		denied(decide(s, run({ "--mount", case[1] })), "mount malformed: " .. case[1] .. " (" .. case[2] .. ")")
+	end
+end)
+
+test("--mount type=bind: options -v cannot express are denied; no-op ones dropped", function()
+	local s = with_mounts({ "/srv/data:" })
+	local base = "type=bind,src=/srv/data,dst=/x,"
+	for _, o in ipairs({ "bind-propagation=shared", "bind-propagation=rshared", "bind-propagation=slave",
+		"bind-propagation=rslave", "bind-propagation=private", "bind-propagation=bogus",
+		"bind-nonrecursive", "bind-nonrecursive=true", "bind-recursive=disabled",
+		"bind-recursive=writable", "bind-recursive=readonly" }) do
+		denied(decide(s, run({ "--mount", base .. o })),
+			"mount not allowed: " .. base .. o .. " (" .. o:gsub("=true$", "") .. " cannot be passed on as a -v mount)")
+	end
+	denied(decide(s, run({ "--mount", base .. "BIND-PROPAGATION=RSHARED" })),
+		"(bind-propagation=rshared cannot be passed on as a -v mount)", true)
+	-- the later value counts
+	denied(decide(s, run({ "--mount", base .. "bind-propagation=rprivate,bind-propagation=shared" })),
+		"bind-propagation=shared cannot be passed on", true)
+	for _, o in ipairs({ "bind-propagation=rprivate", "bind-propagation=RPRIVATE", "bind-nonrecursive=false",
+		"bind-nonrecursive=0", "bind-recursive=enabled", "consistency=cached", "consistency=Delegated",
+		"consistency=default", "bind-propagation=shared,bind-propagation=rprivate" }) do
+		eq(volumes(decide(s, run({ "--mount", base .. o })))[2], "/srv/data:/x", o)
+	end
+end)
+
+test("--mount type=bind: relative and odd paths are denied", function()
+	local s = with_mounts({ "/srv/data:", "/home/alice/**:" })
+	for _, src in ipairs({ "./data", ".", "../srv/data", "~/data", "data", "srv/data" }) do
+		denied(decide(s, run({ "--mount", "type=bind,src=" .. src .. ",dst=/x" })),
+			"mount not allowed: type=bind,src=" .. src .. ",dst=/x (host path must be absolute)")
+	end
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=x" })),
+		"mount not allowed: type=bind,src=/srv/data,dst=x (container path must be absolute)")
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/" })),
+		"mount not allowed: type=bind,src=/srv/data,dst=/ (container path must not be /)")
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/x/.." })), "container path must not be /", true)
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/x:ro" })),
+		"mount not allowed: type=bind,src=/srv/data,dst=/x:ro (container path must not contain ':')")
+	denied(decide(s, run({ "--mount", "type=bind,src=/srv/data,dst=/a:/b:rw" })),
+		"(container path must not contain ':')", true)
+end)
+
+test("--mount: volume-opt and volume-driver are never allowed (the local driver binds host paths)", function()
+	local s = with_named(function(x) x.VOLUME_NAMED_REGEXPS = { "^" } end)
+	local escape = "type=volume,src=alice_etc,dst=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc"
+	denied(decide(s, run({ "--mount", escape })),
+		"mount not allowed: " .. escape .. " (volume-driver and volume-opt are never allowed:"
+		.. " a volume driver can mount any host path)")
+	for _, v in ipairs({
+		"type=volume,src=alice_x,dst=/x,volume-driver=local",
+		"type=volume,dst=/x,volume-driver=local",
+		"type=volume,src=alice_x,dst=/x,volume-opt=o=bind",
+		"src=alice_x,dst=/x,VOLUME-OPT=device=/etc",
+		'src=alice_x,dst=/x,"volume-opt=o=bind,ro"',
+		"type=bind,src=/srv/data,dst=/x,volume-opt=device=/etc",
+		"type=tmpfs,dst=/x,volume-driver=x",
+		"type=volume,src=alice_x,dst=/x,volume-opt=",
+		"type=volume,src=alice_x,dst=/x,volume-driver=",
+	}) do
+		denied(decide(s, run({ "--mount", v })), "(volume-driver and volume-opt are never allowed", true)
+	end
+	-- Go lower-cases keys by Unicode rules ("İ" becomes "i"): keys that are
+	-- not plain ASCII are unknown here, so they are refused, never misread
+	denied(decide(s, run({ "--mount", "type=volume,src=alice_x,dst=/x,volume-dr\u{130}ver=x" })),
+		"mount malformed: type=volume,src=alice_x,dst=/x,volume-dr\u{130}ver=x (unknown key", true)
+	denied(decide(s, run({ "--mount", "type=b\u{130}nd,src=/srv/data,dst=/x" })),
+		"(type=b\u{130}nd is not allowed", true)
+end)
+
+test("--mount type=volume: named and anonymous volumes as -v", function()
+	local s = with_named()
+	eq(volumes(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data" })))[2], "alice_data:/data")
+	eq(volumes(decide(s, run({ "--mount", "source=alice_data,target=/data/,readonly" })))[2],
+		"alice_data:/data:ro")
+	eq(volumes(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data,volume-nocopy" })))[2],
+		"alice_data:/data:nocopy")
+	eq(volumes(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data,volume-nocopy=true,ro=1" })))[2],
+		"alice_data:/data:nocopy,ro")
+	eq(volumes(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data,volume-nocopy=false,consistency=cached" })))[2],
+		"alice_data:/data")
+	denied(decide(s, run({ "--mount", "type=volume,src=bob_data,dst=/data" })),
+		"named volume not allowed: type=volume,src=bob_data,dst=/data (allowed names: ^alice_, ^shared-ro$)")
+	-- a volume source is a name, never a path
+	denied(decide(s, run({ "--mount", "type=volume,src=/srv/data,dst=/data" })),
+		"mount malformed: type=volume,src=/srv/data,dst=/data (volume name /srv/data: only", true)
+	denied(decide(s, run({ "--mount", "type=volume,src=./alice_x,dst=/data" })),
+		"mount malformed: type=volume,src=./alice_x,dst=/data (volume name", true)
+	denied(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data,volume-label=a=b" })),
+		"(volume-label cannot be passed on as a -v mount)", true)
+	denied(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/data,volume-subpath=x" })),
+		"(volume-subpath cannot be passed on as a -v mount)", true)
+	denied(decide(s, run({ "--mount", "type=volume,dst=/data,readonly" })),
+		"mount not allowed: type=volume,dst=/data,readonly (a read-only anonymous volume cannot be passed on as a -v mount)")
+	denied(decide(s, run({ "--mount", "type=volume,dst=/data,volume-nocopy" })),
+		"(volume-nocopy on an anonymous volume cannot be passed on as a -v mount)", true)
+	denied(decide(s, run({ "--mount", "type=volume,src=alice_data,dst=/a:b" })),
+		"(container path must not contain ':')", true)
+end)
+
+test("--mount: types other than bind, volume and tmpfs are denied", function()
+	local s = with_mounts({ "/srv/data:" })
+	for _, t in ipairs({ "image", "npipe", "cluster", "glob", "devpts" }) do
+		denied(decide(s, run({ "--mount", "type=" .. t .. ",src=x,dst=/x" })),
+			"mount not allowed: type=" .. t .. ",src=x,dst=/x (type=" .. t
+			.. " is not allowed; use bind, volume or tmpfs)")
+	end
+	denied(decide(s, run({ "--mount", "type=image,src=local/busybox,dst=/x,image-subpath=/etc" })),
+		"(type=image is not allowed", true)
+end)
+
+test("--mount type=tmpfs: only where --tmpfs is allowed; canonical CSV goes on", function()
+	local s = settings()
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/t" })),
+		"mount not allowed: type=tmpfs,dst=/t (tmpfs mounts need --tmpfs, which is not allowed here)")
+	s.ARGS_AVAILABLE.run = { "--tmpfs" }
+	local res = decide(s, run({ "--tty", "false", "--mount", "type=tmpfs,dst=/t" }))
+	eq(opts(res), cat({ "--tty=false", "--mount=type=tmpfs,target=/t", "--rm=true",
+		"--volume=/home/alice:/home/alice" }, FORCED))
+	local function mount_of(v) return opts(decide(s, run({ "--mount", v })))[1] end
+	eq(mount_of("TYPE=TMPFS,Destination=/t/./x/,RO,Tmpfs-Size=64m,TMPFS-MODE=1777"),
+		"--mount=type=tmpfs,target=/t/x,readonly,tmpfs-size=64m,tmpfs-mode=1777")
+	eq(mount_of('type=tmpfs,"dst=/a,b",tmpfs-size=1.5GiB'), '--mount=type=tmpfs,"target=/a,b",tmpfs-size=1.5GiB')
+	eq(mount_of('type=tmpfs,"dst=/a""b"'), '--mount=type=tmpfs,"target=/a""b"')
+	eq(mount_of("type=tmpfs,dst=/t,readonly=false,consistency=cached,src="), "--mount=type=tmpfs,target=/t")
+	eq(mount_of("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-size=2m"), "--mount=type=tmpfs,target=/t,tmpfs-size=2m")
+	eq(mount_of("type=volume,type=tmpfs,dst=/t"), "--mount=type=tmpfs,target=/t")
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=t" })),
+		"mount not allowed: type=tmpfs,dst=t (container path must be absolute)")
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/" })), "container path must not be /", true)
+	-- a tmpfs on a bind's container path clashes
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/home/alice" })),
+		"mount not allowed: type=tmpfs,dst=/home/alice (container path /home/alice is already used by "
+		.. "/home/alice:/home/alice)")
+	denied(decide(s, run({ "--tmpfs", "/home/alice:size=1m" })),
+		"mount not allowed: /home/alice:size=1m (container path /home/alice is already used by", true)
+	denied(decide(s, run({ "--tmpfs", "/x", "--volume", "/x" })),
+		"mount not allowed: /x (container path /x is already used by /x)")
+	eq(#opts(decide(s, run({ "--tmpfs", "/x", "--tmpfs", "/x:size=1m" }))), 2 + 2 + #FORCED)
+	-- an exact --tmpfs entry allows the same tmpfs without options only
+	s.ARGS_AVAILABLE.run = { "--tmpfs=/tmp", "--tmpfs=/run:size=1m" }
+	eq(mount_of("type=tmpfs,dst=/tmp/"), "--mount=type=tmpfs,target=/tmp")
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/tmp,tmpfs-size=1m" })),
+		"mount not allowed: type=tmpfs,dst=/tmp,tmpfs-size=1m (tmpfs mounts are limited to "
+		.. "--tmpfs=/run:size=1m, --tmpfs=/tmp)")
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/var" })), "tmpfs mounts are limited to", true)
+end)
+
+test("dedicated mount options listed in ARGS_AVAILABLE do not bypass their rules", function()
+	local s = settings(function(x) x.ARGS_AVAILABLE.run = { "--mount", "--volumes-from", "--volume-driver" } end)
+	denied(decide(s, run({ "--mount", "type=bind,src=/,dst=/h" })),
+		"mount not allowed: type=bind,src=/,dst=/h (allowed: /home/alice:/home/alice)")
+	denied(decide(s, run({ "--mount", "type=tmpfs,dst=/t" })), "tmpfs mounts need --tmpfs", true)
+	local t = decide(s, request("run", {}, {}, true)).text
+	lacks(t, "  --volumes-from")
+	lacks(t, "  --volume-driver\n")
 end)
 
 test("mounts: a symlinked home is mounted by its real path", function()
@@ -1308,6 +1799,29 @@ test("run help omits ports when ALLOWED_PORT_MAPPINGS is empty", function()
 	contains(t, "-P, --publish-all")
 end)
 
+test("run help: named-volume patterns, anonymous volumes, --mount, what is never allowed", function()
+	local t = decide(settings(), request("run", {}, {}, true)).text
+	contains(t, "Named volumes: not allowed")
+	lacks(t, "NAME:CONTAINER[:ro|rw]")
+	contains(t, "  -v, --volume CONTAINER  an anonymous volume")
+	contains(t, "Anonymous volumes (-v CONTAINER, --mount type=volume,dst=CONTAINER): allowed")
+	contains(t, "  --mount type=bind|volume,src=SOURCE,dst=CONTAINER[,readonly]  the same as -v")
+	lacks(t, "--mount type=tmpfs")
+	contains(t, "Never allowed: --volumes-from, --volume-driver, --mount volume-driver/volume-opt")
+	t = decide(settings(function(x)
+		x.VOLUME_NAMED_REGEXPS = { "^alice_", "^lab-" }
+		x.VOLUME_ANONYMOUS = false
+		x.ARGS_AVAILABLE.run = { "--tmpfs=/tmp" }
+	end), request("run", {}, {}, true)).text
+	contains(t, "  -v, --volume NAME:CONTAINER[:ro|rw]  a named volume (names below)")
+	contains(t, "Named volumes (-v NAME:CONTAINER, --mount type=volume,src=NAME,dst=CONTAINER):"
+		.. " the name must match one of:\n  ^alice_, ^lab-\n")
+	lacks(t, "  -v, --volume CONTAINER ")
+	contains(t, "Anonymous volumes (-v CONTAINER, --mount type=volume,dst=CONTAINER): not allowed")
+	contains(t, "  --tmpfs=/tmp  (only this value)")
+	contains(t, "  --mount type=tmpfs,dst=CONTAINER[,...]  as --tmpfs allows")
+end)
+
 test("subcommand help lists that subcommand's args; disallowed subcommand denied", function()
 	local t = decide(settings(), request("ps", {}, {}, true)).text
 	for _, w in ipairs({ "Usage: userdocker ps", "-a, --all", "-l, --latest", "-s, --size",
@@ -1331,6 +1845,11 @@ test("ctx.debug logs each decision through host.log", function()
 	contains(all, "debug: image local/busybox:latest matches ^local/")
 	contains(all, "debug: executor docker: /usr/bin/docker")
 	contains(all, "debug: option --tty: in ARGS_AVAILABLE.run")
+	s.VOLUME_NAMED_REGEXPS = { "^alice_" }
+	res, host = decide(s, run({ "--volume", "alice_x:/x", "--volume", "/y" }), { debug = true })
+	all = table.concat(host.logs, "\n")
+	contains(all, "debug: mount alice_x:/x: volume alice_x matches ^alice_")
+	contains(all, "debug: mount /y: anonymous volume")
 	res, host = decide(s, run({ "--privileged", "true" }), { debug = true })
 	contains(table.concat(host.logs, "\n"), "debug: deny: run option not allowed: --privileged")
 	res, host = decide(s, run({ "--tty", "true" }))

@@ -53,12 +53,24 @@ local SETTING_NAMES = {
 local SUBCOMMANDS = {
 	attach = "attach to one of your running containers",
 	dockviz = "show the image tree",
+	exec = "run a command in one of your running containers, as you",
 	images = "list images",
+	inspect = "show details of your containers",
+	kill = "kill your containers",
 	load = "load an image from a tar archive",
-	ps = "list containers",
+	logs = "show the logs of one of your containers",
+	port = "list the port mappings of one of your containers",
+	ps = "list your containers",
 	pull = "pull an image",
+	restart = "restart your containers",
+	rm = "remove your containers",
 	run = "run a command in a new container",
+	start = "start your stopped containers",
+	stats = "show resource usage of your containers",
+	stop = "stop your containers",
+	top = "show the processes of one of your containers",
 	version = "show the docker and userdocker versions",
+	wait = "wait for your containers to stop",
 }
 
 --- Names a config file reads but cannot assign: who the caller is.
@@ -295,6 +307,9 @@ function M.defaults(caller)
 		ALLOWED_SUBCOMMANDS = {
 			"attach", "dockviz", "images", "load", "ps", "pull", "run",
 			"version",
+			-- beyond the reference: only ever on the caller's own containers
+			"exec", "inspect", "kill", "logs", "port", "restart", "rm",
+			"start", "stats", "stop", "top", "wait",
 		},
 		ARGS_ALWAYS = { run = { "--rm" } },
 		ARGS_AVAILABLE = {
@@ -309,6 +324,20 @@ function M.defaults(caller)
 				{ "-P", "--publish-all" }, "--entrypoint",
 				{ "-w", "--workdir" } },
 			version = {},
+			exec = { { "-i", "--interactive" }, { "-t", "--tty" },
+				{ "-d", "--detach" }, { "-e", "--env" }, { "-w", "--workdir" } },
+			inspect = { { "-f", "--format" }, { "-s", "--size" } },
+			kill = { { "-s", "--signal" } },
+			logs = { { "-f", "--follow" }, "--since", "--until", { "-n", "--tail" },
+				{ "-t", "--timestamps" }, "--details" },
+			port = {},
+			restart = { { "-t", "--timeout" }, { "-s", "--signal" } },
+			rm = { { "-f", "--force" }, { "-v", "--volumes" } },
+			start = { { "-a", "--attach" }, { "-i", "--interactive" } },
+			stats = { "--no-stream", "--no-trunc" },
+			stop = { { "-t", "--timeout" }, { "-s", "--signal" } },
+			top = {},
+			wait = {},
 		},
 		VOLUME_MOUNTS_ALWAYS = {},
 		VOLUME_MOUNTS_AVAILABLE = {},
@@ -1613,7 +1642,17 @@ local function decide_plain(st, req)
 	return filter_options(st, req.options), args
 end
 
-local DECIDERS = { run = decide_run, pull = decide_pull }
+--- ps: options, and only the caller's containers unless PS_SHOW_ALL.
+local function decide_ps(st, req, ctx)
+	local out, args = decide_plain(st, req)
+	if not st.PS_SHOW_ALL then
+		out[#out + 1] = { name = "--filter",
+			value = "label=userdocker.owner.uid=" .. tostring(ctx.caller.uid) }
+	end
+	return out, args
+end
+
+local DECIDERS = { run = decide_run, pull = decide_pull, ps = decide_ps }
 
 -- ===================================================================
 -- Help
@@ -1661,6 +1700,10 @@ local USAGE = {
 	pull = "pull [OPTIONS] NAME[:TAG|@DIGEST]",
 	images = "images [OPTIONS] [REPOSITORY[:TAG]]",
 	attach = "attach [OPTIONS] CONTAINER",
+	exec = "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+	logs = "logs [OPTIONS] CONTAINER",
+	top = "top CONTAINER",
+	port = "port CONTAINER [PRIVATE_PORT[/PROTO]]",
 }
 
 --- True when an ARGS_AVAILABLE list has an entry for the option name
@@ -1835,7 +1878,7 @@ local function decide(settings, req, ctx)
 		st.mount_lists = admin_mounts(settings)
 		st.mount_entries = all_entries(st.mount_lists)
 	end
-	local options, args = (DECIDERS[sub] or decide_plain)(st, req)
+	local options, args = (DECIDERS[sub] or decide_plain)(st, req, ctx)
 	return {
 		action = "exec", executor = st.executor, executor_path = st.executor_path,
 		request = { subcommand = sub, options = options, args = args, help = false },

@@ -12,7 +12,8 @@
  *    that starts with '-', a bool followed by a bool word, flags or "--"
  *    after a management word), it refuses instead of reproducing it.
  *  - argv_serialize() emits only unambiguous forms: "--long=value" per
- *    option, "--" before positionals that could be mistaken for options.
+ *    option (stop/restart timeout: "-t=N", see emit_as), "--" before
+ *    positionals that could be mistaken for options.
  *  - argv_parse(argv_serialize(r)) == r for every r argv_parse can build
  *    (userdocker-only options excepted: they are never serialized).
  *    argv_serialize() refuses requests it cannot represent that way.
@@ -122,16 +123,18 @@ static const struct cmdpath paths[] = {
 };
 
 /*
- * Long spellings to emit instead of the canonical name.  docker 20.10 only
- * knows stop/restart --time; 28 knows --timeout and keeps --time as an
- * alias of the same value (with a deprecation notice).  --time is the only
- * long name meaning the same to both.
+ * Spellings to emit instead of "--canonical".  docker 20.10 knows only
+ * stop/restart --time, 28 knows --timeout and keeps --time as a deprecated
+ * alias that prints a notice on stdout, where scripts read container
+ * names.  The shorthand -t means the same value in both, silently; the
+ * "-t=VALUE" form strips exactly one '=' (rule 18) and the canonical
+ * decimal is never empty, so it is as unambiguous as "--long=value".
  */
 static const struct {
 	const char *cmd, *canonical, *emit;
 } emit_as[] = {
-	{ "stop", "--timeout", "--time" },
-	{ "restart", "--timeout", "--time" },
+	{ "stop", "--timeout", "-t" },
+	{ "restart", "--timeout", "-t" },
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -481,24 +484,29 @@ invalid:
 #endif
 
 /*
- * Make room for element n of *v.  The request carries no capacities and
- * the policy may hand us arrays it allocated itself, so never trust a
- * remembered size: ask realloc every time, for a power-of-two size.  When
- * the block is already that big, glibc's realloc returns it untouched, so
- * appending stays amortised O(1).  Bounded by UD_ARGV_MAX, so the size
- * arithmetic cannot overflow.
+ * Make room for element n of *v.  The request carries no capacity, so the
+ * capacity is implied by the length: 8, then doubling (n a power of two
+ * >= 8 means the array is full).  Hence the rule in request.h that the
+ * arrays grow only through request_add_*().  Bounded by UD_ARGV_MAX, so
+ * the size arithmetic cannot overflow.
  */
 static int grow(void **v, size_t n, size_t sz, struct ud_err *err)
 {
-	size_t cap = 8;
+	size_t cap;
 	void *p;
 
 	if (n >= UD_ARGV_MAX)
 		return ud_fail(err, UD_EX_USAGE,
 			       "too many options or arguments (limit %d)",
 			       UD_ARGV_MAX);
-	while (cap < n + 1)
-		cap *= 2;
+	if (n > 0 && !*v)
+		return ud_fail(err, UD_EX_SOFTWARE, "malformed request");
+	if (n == 0)
+		cap = 8;
+	else if (n >= 8 && (n & (n - 1)) == 0)
+		cap = n * 2;
+	else
+		return 0;
 	p = realloc(*v, cap * sz);
 	if (!p)
 		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");

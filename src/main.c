@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dockerapi.h"
 #include "mounts.h"
 #include "userdocker.h"
 
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 	static struct ud_request req;
 	static struct ud_verdict verdict;
 	static struct ud_stage stage;
+	static struct dapi api;
 	struct ud_job job = { &cli, &caller, &files, &env, &req };
 	char **cmd = NULL;
 	char *line;
@@ -87,7 +89,13 @@ int main(int argc, char **argv)
 		ud_fail(&err, UD_EX_DENIED, "%s", verdict.message);
 		goto fail;
 	}
-	if (verdict_check(&job, &verdict, &err) || verdict_argv(&verdict, &cmd, &err))
+	if (verdict_check(&job, &verdict, &err))
+		goto fail;
+	if (ownership_resolve(&api, verdict.docker_socket, &caller, &verdict.req, &err) ||
+	    image_check(&api, verdict.docker_socket, &verdict.req, &err))
+		goto fail;
+	dapi_close(&api);
+	if (verdict_argv(&verdict, &cmd, &err))
 		goto fail;
 	line = shell_quote_argv(cmd);
 	if (!line) {

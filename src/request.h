@@ -47,6 +47,9 @@ struct ud_opt {
 	char *value;                /* owned; "true"/"false" for bools */
 };
 
+/* opts and args grow only through request_add_opt()/request_add_arg()
+ * (their capacity is implied by the length); other code may edit elements
+ * in place, or shrink the counts, freeing what it drops. */
 struct ud_request {
 	const char *subcmd;   /* canonical subcommand: "run", "ps", ... */
 	struct ud_opt *opts;  /* argv order */

@@ -114,6 +114,14 @@ int verdict_check(const struct ud_job *job, struct ud_verdict *v,
 int verdict_argv(const struct ud_verdict *v, char ***argv, struct ud_err *err);
 void verdict_free(struct ud_verdict *v);
 
+/* ownership.c (root, through the Engine API) */
+struct dapi;
+int ownership_needed(const char *subcmd);
+int ownership_resolve(struct dapi *d, const char *sock, const struct ud_caller *c,
+		      struct ud_request *r, struct ud_err *err);
+int image_check(struct dapi *d, const char *sock, const struct ud_request *r,
+		struct ud_err *err);
+
 /* execute.c */
 struct ud_stage;
 int execute(const struct ud_env *env, const struct ud_verdict *v,

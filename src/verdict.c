@@ -16,7 +16,10 @@
 #include "userdocker.h"
 
 /* Subcommands this build executes. */
-static const char *const supported[] = { "run", "ps", "images", "pull", "load", "version", NULL };
+static const char *const supported[] = {
+	"run", "ps", "images", "pull", "load", "version", "attach", "logs", "stop", "kill",
+	"rm", "restart", "start", "wait", "top", "port", "stats", "inspect", "exec", NULL,
+};
 
 /* Options that make the root docker CLI read or write files, or hand the
  * container the daemon socket: never passed, whatever the policy says. */

@@ -373,7 +373,8 @@ test("defaults hold the reference values, Lua-ified", function()
 	eq(s.LOGLVL, "INFO")
 	eq(s.EXECUTORS, { docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker" })
 	eq(s.EXECUTOR_DEFAULT, "docker")
-	eq(s.ALLOWED_SUBCOMMANDS, { "attach", "dockviz", "images", "load", "ps", "pull", "run", "version" })
+	eq(s.ALLOWED_SUBCOMMANDS, { "attach", "dockviz", "images", "load", "ps", "pull", "run", "version",
+		"exec", "inspect", "kill", "logs", "port", "restart", "rm", "start", "stats", "stop", "top", "wait" })
 	eq(s.ARGS_ALWAYS, { run = { "--rm" } })
 	eq(s.ARGS_AVAILABLE.run, { { "-t", "--tty" }, { "-i", "--interactive" }, "--read-only",
 		{ "-P", "--publish-all" }, "--entrypoint", { "-w", "--workdir" } })
@@ -566,8 +567,8 @@ local BAD_SETTINGS = {
 	{ function(s) s.EXECUTORS.docker = "docker" end, "EXECUTORS.docker: must be an absolute path" },
 	{ function(s) s.EXECUTORS = {} end, "EXECUTORS: must name at least one executor" },
 	{ function(s) s.EXECUTOR_DEFAULT = "podman" end, "EXECUTOR_DEFAULT: podman is not a key of EXECUTORS" },
-	{ function(s) s.ALLOWED_SUBCOMMANDS = { "run", "exec" } end,
-		"ALLOWED_SUBCOMMANDS[2]: unsupported subcommand: exec" },
+	{ function(s) s.ALLOWED_SUBCOMMANDS = { "run", "build" } end,
+		"ALLOWED_SUBCOMMANDS[2]: unsupported subcommand: build" },
 	{ function(s) s.ALLOWED_SUBCOMMANDS = { run = true } end, "ALLOWED_SUBCOMMANDS: must be a list" },
 	{ function(s) s.ALLOWED_IMAGE_REGEXPS = { 1 } end, "ALLOWED_IMAGE_REGEXPS[1]: must be a string" },
 	{ function(s) s.ALLOWED_PORT_MAPPINGS = "^80$" end, "ALLOWED_PORT_MAPPINGS: must be a list" },
@@ -935,8 +936,12 @@ end)
 
 test("ps: aliases allowed, others denied with ps's list", function()
 	local res = decide(settings(), request("ps", { "--all", "true", "--quiet", "true", "--no-trunc", "true" }))
-	eq(opts(res), { "--all=true", "--quiet=true", "--no-trunc=true" })
+	eq(opts(res), { "--all=true", "--quiet=true", "--no-trunc=true",
+		"--filter=label=userdocker.owner.uid=1001" })
 	eq(res.request.args, {})
+	local all = settings()
+	all.PS_SHOW_ALL = true
+	eq(opts(decide(all, request("ps", { "--all", "true" }))), { "--all=true" })
 	denied(decide(settings(), request("ps", { "--filter", "status=exited" })),
 		"ps option not allowed: --filter=status=exited (allowed: --all, --latest, --size, --quiet, --no-trunc)")
 end)

@@ -1645,7 +1645,7 @@ end
 --- ps: options, and only the caller's containers unless PS_SHOW_ALL.
 local function decide_ps(st, req, ctx)
 	local out, args = decide_plain(st, req)
-	if not st.PS_SHOW_ALL then
+	if not st.settings.PS_SHOW_ALL then
 		out[#out + 1] = { name = "--filter",
 			value = "label=userdocker.owner.uid=" .. tostring(ctx.caller.uid) }
 	end

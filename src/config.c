@@ -235,6 +235,30 @@ static int add_prio_dir(struct ud_files *f, const char *dir, char *const *keys,
 	return 0;
 }
 
+int trusted_program(const char *path, const char *what, struct ud_err *err)
+{
+	struct stat st;
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (path[0] != '/')
+		return ud_fail(err, UD_EX_CONFIG, "%s %s: not an absolute path", what, path);
+	if (stat(path, &st))
+		return ud_fail_errno(err, UD_EX_CONFIG, "%s %s", what, path);
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    !(st.st_mode & S_IXUSR))
+		return ud_fail(err, UD_EX_CONFIG,
+			       "%s %s must be a root-owned executable file not writable by group or others",
+			       what, path);
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return trusted_dir(dir, err);
+}
+
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err)
 {
 	const char *base = SYSCONFDIR "/userdocker";

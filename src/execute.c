@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gpu.h"
 #include "mounts.h"
 #include "userdocker.h"
 
@@ -77,36 +78,15 @@ char *shell_quote_argv(char *const *argv)
 	return s;
 }
 
-static int check_executor(const char *path, struct ud_err *err)
-{
-	struct stat st;
-	char dir[4096];
-	char *slash;
-
-	if (stat(path, &st))
-		return ud_fail_errno(err, UD_EX_CONFIG, "executor %s", path);
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    !(st.st_mode & S_IXUSR))
-		return ud_fail(err, UD_EX_CONFIG,
-			       "executor %s must be a root-owned executable file not writable by group or others",
-			       path);
-	snprintf(dir, sizeof dir, "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	return trusted_dir(dir, err);
-}
-
 /*
  * With staged mounts, root stays behind to take them down when docker
  * exits (the container keeps its own copy of each mount).  Terminal
  * signals are meant for docker, which forwards them to the container.
  */
-static int run_and_unstage(const char *path, char **argv, char **envp, struct ud_stage *st,
+static int run_and_unstage(struct ud_verdict *v, char **argv, char **envp, struct ud_stage *st,
 			   struct ud_err *err)
 {
+	const char *path = v->executor_path;
 	int status;
 	pid_t pid, r;
 
@@ -126,6 +106,12 @@ static int run_and_unstage(const char *path, char **argv, char **envp, struct ud
 		fprintf(stderr, "userdocker: cannot execute %s: %s\n", path, strerror(errno));
 		_exit(UD_EX_OSERR);
 	}
+	if (v->gpu_lock_fd >= 0) {
+		struct dapi api = { 0 };
+
+		gpu_release_when_created(&api, v->docker_socket, v->token, pid, &v->gpu_lock_fd);
+		dapi_close(&api);
+	}
 	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
 	mounts_unstage(st);
@@ -136,14 +122,14 @@ static int run_and_unstage(const char *path, char **argv, char **envp, struct ud
 	exit(WEXITSTATUS(status));
 }
 
-int execute(const struct ud_env *env, const struct ud_verdict *v, char **argv,
+int execute(const struct ud_env *env, struct ud_verdict *v, char **argv,
 	    struct ud_stage *st, struct ud_err *err)
 {
-	char host[160], term[80];
+	char host[160], term[80], nvgpu[96];
 	char *envp[8];
 	size_t n = 0;
 
-	if (check_executor(v->executor_path, err) || trusted_dir(DOCKER_CONFIG_DIR, err))
+	if (trusted_program(v->executor_path, "executor", err) || trusted_dir(DOCKER_CONFIG_DIR, err))
 		return -1;
 	snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", v->docker_socket);
 	envp[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
@@ -154,12 +140,17 @@ int execute(const struct ud_env *env, const struct ud_verdict *v, char **argv,
 		snprintf(term, sizeof term, "TERM=%s", env->term);
 		envp[n++] = term;
 	}
+	/* The legacy nvidia-docker wrapper takes the reservation from NV_GPU. */
+	if (v->gpus && v->gpus[0] && !strcmp(v->gpu_mode, "legacy")) {
+		snprintf(nvgpu, sizeof nvgpu, "NV_GPU=%s", v->gpus);
+		envp[n++] = nvgpu;
+	}
 	envp[n] = NULL;
 	if (chdir("/"))
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot change directory to /");
 	fflush(NULL);
-	if (st && st->n)
-		return run_and_unstage(v->executor_path, argv, envp, st, err);
+	if ((st && st->n) || v->gpu_lock_fd >= 0)
+		return run_and_unstage(v, argv, envp, st, err);
 	execve(v->executor_path, argv, envp);
 	return ud_fail_errno(err, UD_EX_OSERR, "cannot execute %s", v->executor_path);
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -31,6 +32,7 @@
 #include "config.h"
 #include "mounts.h"
 #include "userdocker.h"
+#include "wire.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -47,6 +49,7 @@ struct policy_state {
 	long insns;
 	int min_level;
 	const struct ud_job *job;
+	int channel;          /* socket to the root parent, for questions */
 };
 
 static struct policy_state ps;
@@ -204,10 +207,83 @@ static int h_flag(lua_State *L)
 	return 2;
 }
 
+/* Split "INDEX MEM UID:ID,UID:ID" (or "-") into a Lua GPU table. */
+static int push_gpu(lua_State *L, char *line)
+{
+	char *idx = strtok(line, " "), *mem = strtok(NULL, " "), *users = strtok(NULL, " ");
+	char *save = NULL, *u;
+	int k = 0;
+
+	if (!idx || !mem || !users)
+		return -1;
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, strtol(idx, NULL, 10));
+	lua_setfield(L, -2, "index");
+	lua_pushinteger(L, strtol(mem, NULL, 10));
+	lua_setfield(L, -2, "memory_used");
+	lua_newtable(L);
+	for (u = strtok_r(strcmp(users, "-") ? users : NULL, ",", &save); u;
+	     u = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(u, ':');
+
+		if (!colon)
+			return -1;
+		*colon = '\0';
+		lua_createtable(L, 0, 2);
+		lua_pushinteger(L, strtol(u, NULL, 10));
+		lua_setfield(L, -2, "uid");
+		lua_pushstring(L, colon + 1);
+		lua_setfield(L, -2, "id");
+		lua_rawseti(L, -2, ++k);
+	}
+	lua_setfield(L, -2, "users");
+	return 0;
+}
+
+/* host.gpus(nvidia_smi) -> GPU facts from root (see gpu.h), or error */
+static int h_gpus(lua_State *L)
+{
+	const char *smi = luaL_checkstring(L, 1);
+	const char *sock = NULL;
+	struct ud_err err = { 0, "" };
+	struct timespec deadline;
+	char *ask[4] = { "ask", "gpus", (char *)smi, NULL };
+	char **ans = NULL;
+	size_t n = 0, i;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, "userdocker.socket");
+	sock = lua_tostring(L, -1);
+	ask[3] = (char *)(sock ? sock : "");
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += 120;
+	if (wire_send(ps.channel, ask, 4, NULL, 0, &err) ||
+	    wire_recv(ps.channel, &deadline, &ans, &n, &err))
+		return luaL_error(L, "GPU facts: %s", err.msg);
+	if (n == 3 && !strcmp(ans[0], "error")) {
+		lua_pushfstring(L, "%s", ans[2]);
+		strv_free(ans);
+		return lua_error(L);
+	}
+	if (n < 1 || strcmp(ans[0], "gpus") != 0) {
+		strv_free(ans);
+		return luaL_error(L, "GPU facts: malformed answer");
+	}
+	lua_createtable(L, (int)n - 1, 0);
+	for (i = 1; i < n; i++) {
+		if (push_gpu(L, ans[i])) {
+			strv_free(ans);
+			return luaL_error(L, "GPU facts: malformed answer");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i);
+	}
+	strv_free(ans);
+	return 1;
+}
+
 static const luaL_Reg host_funcs[] = {
 	{ "log", h_log },       { "resolve", h_resolve }, { "kind", h_kind },
 	{ "probe", h_probe },   { "match", h_match },     { "flag", h_flag },
-	{ NULL, NULL },
+	{ "gpus", h_gpus },     { NULL, NULL },
 };
 
 static const char *const safe_base[] = {
@@ -509,15 +585,17 @@ static int to_message(lua_State *L, const struct ud_job *job, int settings,
 	}
 	request_free(&req);
 	lua_pop(L, 1);
-	if (make_vec(out, n, argc + 4, err))
+	if (make_vec(out, n, argc + 6, err))
 		goto fail;
 	if (set_str(&(*out)[0], "exec", err) ||
 	    set_str(&(*out)[1], field_str(L, res, "executor"), err) ||
 	    set_str(&(*out)[2], field_str(L, res, "executor_path"), err) ||
-	    set_str(&(*out)[3], field_str(L, settings, "DOCKER_SOCKET"), err))
+	    set_str(&(*out)[3], field_str(L, settings, "DOCKER_SOCKET"), err) ||
+	    set_str(&(*out)[4], field_str(L, res, "gpus"), err) ||
+	    set_str(&(*out)[5], field_str(L, res, "gpu_mode"), err))
 		goto fail;
 	for (i = 0; i < argc; i++) {
-		(*out)[i + 4] = argv[i];
+		(*out)[i + 6] = argv[i];
 		argv[i] = NULL;
 	}
 	strv_free(argv);
@@ -578,6 +656,8 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	lua_pushvalue(L, 2);
 	if (pcall_msg(L, 1, 0))
 		return ud_fail(err, UD_EX_CONFIG, "invalid settings: %s", lua_tostring(L, -1));
+	lua_getfield(L, 2, "DOCKER_SOCKET");
+	lua_setfield(L, LUA_REGISTRYINDEX, "userdocker.socket");
 	lvl = field_str(L, 2, "LOGLVL");
 	ps.min_level = job->cli->debug ? LOG_DEBUG_ : level_of(lvl ? lvl : "INFO");
 	if (job->cli->quiet && ps.min_level < LOG_WARNING_)
@@ -602,13 +682,14 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	return to_message(L, job, 2, out, n, fds, nfds, err);
 }
 
-int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds, size_t *nfds,
-	       struct ud_err *err)
+int policy_run(const struct ud_job *job, int channel, char ***out, size_t *n, int *fds,
+	       size_t *nfds, struct ud_err *err)
 {
 	lua_State *L;
 	int r, input_fd;
 
 	ps.job = job;
+	ps.channel = channel;
 	ps.min_level = LOG_INFO_;
 	L = new_state();
 	if (!L)

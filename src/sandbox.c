@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "gpu.h"
 #include "userdocker.h"
 #include "wire.h"
 
@@ -96,7 +97,7 @@ static void child_main(const struct ud_job *job, int fd, pid_t parent)
 	int fds[WIRE_MAX_FDS];
 
 	drop_to_caller(job->caller, parent);
-	if (policy_run(job, &out, &n, fds, &nfds, &err)) {
+	if (policy_run(job, fd, &out, &n, fds, &nfds, &err)) {
 		char code[16];
 		char *msg[3] = { "error", code, err.msg };
 
@@ -142,13 +143,14 @@ static int decode(char **msg, size_t n, struct ud_verdict *v, struct ud_err *err
 		v->action = ACT_PRINT;
 		return dup_field(&v->message, msg[1], err);
 	}
-	if (n >= 5 && strcmp(msg[0], "exec") == 0) {
+	if (n >= 7 && strcmp(msg[0], "exec") == 0) {
 		v->action = ACT_EXEC;
 		if (dup_field(&v->executor, msg[1], err) ||
 		    dup_field(&v->executor_path, msg[2], err) ||
-		    dup_field(&v->docker_socket, msg[3], err))
+		    dup_field(&v->docker_socket, msg[3], err) ||
+		    dup_field(&v->gpus, msg[4], err) || dup_field(&v->gpu_mode, msg[5], err))
 			return -1;
-		if (argv_parse((int)(n - 4), msg + 4, &v->req, err)) {
+		if (argv_parse((int)(n - 6), msg + 6, &v->req, err)) {
 			char copy[sizeof err->msg];
 
 			snprintf(copy, sizeof copy, "%s", err->msg);
@@ -160,14 +162,63 @@ static int decode(char **msg, size_t n, struct ud_verdict *v, struct ud_err *err
 	return ud_fail(err, UD_EX_SOFTWARE, "policy returned a malformed verdict");
 }
 
-int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v, struct ud_err *err)
+/*
+ * The fixed menu the child may ask from, each at most once: "gpus
+ * NVIDIA_SMI DOCKER_SOCKET" (GPU facts; takes the GPU lock, see gpu.h).
+ * Anything else ends the conversation as a failure.  Returns with the
+ * child's final message in *msg.
+ */
+static int converse(int fd, struct ud_verdict *v, char ***msg, size_t *n, struct ud_err *err)
 {
 	struct timespec deadline;
+	int asked_gpus = 0;
+
+	for (;;) {
+		struct dapi api = { 0 };
+		struct ud_err aerr = { 0, "" };
+		char **answer = NULL;
+		size_t nanswer = 0;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += UD_POLICY_TIMEOUT;
+		if (wire_recv(fd, &deadline, msg, n, err))
+			return -1;
+		wire_take_fds(v->fds, &v->nfds);
+		if (*n == 0 || strcmp((*msg)[0], "ask") != 0)
+			return 0;
+		if (*n != 4 || strcmp((*msg)[1], "gpus") != 0 || asked_gpus++ || v->nfds) {
+			strv_free(*msg);
+			*msg = NULL;
+			return ud_fail(err, UD_EX_SOFTWARE, "policy child asked an unknown question");
+		}
+		r = gpu_facts(&api, (*msg)[3], (*msg)[2], &v->gpu_lock_fd, &answer, &nanswer, &aerr);
+		dapi_close(&api);
+		strv_free(*msg);
+		*msg = NULL;
+		if (r) {
+			char code[16];
+			char *e[3] = { "error", code, aerr.msg };
+
+			snprintf(code, sizeof code, "%d", aerr.code);
+			r = wire_send(fd, e, 3, NULL, 0, err);
+		} else {
+			r = wire_send(fd, answer, nanswer, NULL, 0, err);
+			strv_free(answer);
+		}
+		if (r)
+			return -1;
+	}
+}
+
+int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v, struct ud_err *err)
+{
 	char **msg = NULL;
 	size_t n = 0;
 	int sv[2], status, r;
 	pid_t pid, self = getpid();
 
+	v->gpu_lock_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot create socket pair");
 	fflush(NULL);
@@ -183,10 +234,7 @@ int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v, struct ud_e
 		_exit(UD_EX_SOFTWARE);
 	}
 	close(sv[1]);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += UD_POLICY_TIMEOUT;
-	r = wire_recv(sv[0], &deadline, &msg, &n, err);
-	wire_take_fds(v->fds, &v->nfds);
+	r = converse(sv[0], v, &msg, &n, err);
 	close(sv[0]);
 	if (r) {
 		char why[sizeof err->msg];

@@ -71,6 +71,10 @@ struct ud_verdict {
 	struct ud_request req;  /* the approved request, re-parsed */
 	int fds[64];            /* bind sources opened by the caller (mounts.h) */
 	size_t nfds;
+	char *gpus;             /* reserved GPU indices "1,3", or "" */
+	char *gpu_mode;         /* "legacy" | "gpus" | "runtime" | "" */
+	int gpu_lock_fd;        /* held from the GPU facts until the container exists */
+	char token[33];         /* labels the container so we can see it exists */
 };
 
 /* harden.c */
@@ -87,6 +91,7 @@ int caller_become_root(struct ud_err *err);
 /* config.c */
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err);
 int trusted_dir(const char *path, struct ud_err *err);
+int trusted_program(const char *path, const char *what, struct ud_err *err);
 int trusted_read(const char *path, struct ud_file *out, int missing_ok,
 		 struct ud_err *err);
 
@@ -101,7 +106,7 @@ struct ud_job {
 int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v,
 		     struct ud_err *err);
 /* In the child: evaluate and return the verdict as a string vector. */
-int policy_run(const struct ud_job *job, char ***out, size_t *n, int *fds,
+int policy_run(const struct ud_job *job, int channel, char ***out, size_t *n, int *fds,
 	       size_t *nfds, struct ud_err *err);
 
 /* userfiles.c (in the child, as the caller) */
@@ -124,7 +129,7 @@ int image_check(struct dapi *d, const char *sock, const struct ud_request *r,
 
 /* execute.c */
 struct ud_stage;
-int execute(const struct ud_env *env, const struct ud_verdict *v,
+int execute(const struct ud_env *env, struct ud_verdict *v,
 	    char **argv, struct ud_stage *st, struct ud_err *err);
 char *shell_quote_argv(char *const *argv);
 

@@ -7,6 +7,8 @@
  * remove these checks nor forge the marks.
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,23 @@ static int check_options(const struct ud_request *r, struct ud_err *err)
 	return 0;
 }
 
+static int random_hex(char *out, size_t size, struct ud_err *err)
+{
+	unsigned char rnd[16];
+	size_t i;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
+		if (fd >= 0)
+			close(fd);
+		return ud_fail_errno(err, UD_EX_OSERR, "cannot read /dev/urandom");
+	}
+	close(fd);
+	for (i = 0; i < sizeof rnd && 2 * i + 2 < size; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
 static int add_mark(struct ud_request *r, const char *flag, const char *key, const char *val,
 		    struct ud_err *err)
 {
@@ -156,10 +175,56 @@ static int add_mark(struct ud_request *r, const char *flag, const char *key, con
 	return request_add_opt(r, flag_lookup(r->subcmd, flag), buf, err);
 }
 
-static int add_marks(const struct ud_job *job, struct ud_request *r, struct ud_err *err)
+/*
+ * GPUs only through the reservation: a --gpus, --runtime=nvidia or
+ * NVIDIA_VISIBLE_DEVICES must say exactly what was reserved, and NVIDIA
+ * device nodes are never passed by path.
+ */
+static int check_gpus(const struct ud_verdict *v, struct ud_err *err)
 {
+	const struct ud_request *r = &v->req;
+	const char *g = v->gpus ? v->gpus : "";
+	char want[96];
+	size_t i;
+
+	if (*g && (strspn(g, "0123456789,") != strlen(g) || g[0] == ',' ||
+		   g[strlen(g) - 1] == ',' || strstr(g, ",,") || strlen(g) > 64))
+		return ud_fail(err, UD_EX_SOFTWARE, "policy reserved malformed GPUs: %s", g);
+	snprintf(want, sizeof want, "\"device=%s\"", g);
+	for (i = 0; i < r->nopts; i++) {
+		const char *name = r->opts[i].flag->name, *val = r->opts[i].value;
+
+		if (!strcmp(name, "--gpus") && (!*g || strcmp(val, want) != 0))
+			return ud_fail(err, UD_EX_DENIED, "option not allowed: --gpus=%s (GPUs come from the reservation: %s)",
+				       val, *g ? g : "none");
+		if (!strcmp(name, "--runtime") && !strcmp(val, "nvidia") &&
+		    (!*g || strcmp(v->gpu_mode, "runtime") != 0))
+			return ud_fail(err, UD_EX_DENIED, "option not allowed: --runtime=nvidia (no GPUs reserved)");
+		if (!strcmp(name, "--env") && !strncmp(val, "NVIDIA_VISIBLE_DEVICES=", 23) &&
+		    (!*g || strcmp(val + 23, g) != 0))
+			return ud_fail(err, UD_EX_DENIED, "env not allowed: %s (GPUs come from the reservation: %s)",
+				       val, *g ? g : "none");
+		if (!strcmp(name, "--device") && !strncmp(val, "/dev/nvidia", 11))
+			return ud_fail(err, UD_EX_DENIED, "option not allowed: --device=%s (GPUs come from the reservation)",
+				       val);
+	}
+	return 0;
+}
+
+static int add_marks(const struct ud_job *job, struct ud_verdict *v, struct ud_err *err)
+{
+	struct ud_request *r = &v->req;
 	char uid[32];
 
+	if (v->gpus && v->gpus[0] &&
+	    (add_mark(r, "--label", "userdocker.gpus", v->gpus, err) ||
+	     add_mark(r, "--env", "USERDOCKER_NV_GPU", v->gpus, err)))
+		return -1;
+	if (v->gpu_lock_fd >= 0) {
+		if (random_hex(v->token, sizeof v->token, err) ||
+		    add_mark(r, "--label", "userdocker.token", v->token, err))
+			return -1;
+	}
 	snprintf(uid, sizeof uid, "%u", (unsigned)job->caller->uid);
 	return add_mark(r, "--label", "userdocker.owner.uid", uid, err) ||
 	       add_mark(r, "--label", "userdocker.owner.name", job->caller->user_name, err) ||
@@ -192,7 +257,7 @@ int verdict_check(const struct ud_job *job, struct ud_verdict *v, struct ud_err 
 		if (r->nargs < 1 || r->args[0][0] == '-' || r->args[0][0] == '\0')
 			return ud_fail(err, UD_EX_DENIED, "image not allowed: %s",
 				       r->nargs ? r->args[0] : "(none)");
-		if (add_marks(job, r, err))
+		if (check_gpus(v, err) || add_marks(job, v, err))
 			return -1;
 	}
 	return 0;
@@ -229,5 +294,7 @@ void verdict_free(struct ud_verdict *v)
 	free(v->executor);
 	free(v->executor_path);
 	free(v->docker_socket);
+	free(v->gpus);
+	free(v->gpu_mode);
 	request_free(&v->req);
 }

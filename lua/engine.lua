@@ -12,6 +12,12 @@
 --   M.dump(settings)                 -> effective settings, one per line
 --   M.decide(settings, request, ctx) -> { action = "exec" | "print" | "deny", ... }
 --
+-- GPUs: host.gpus(NVIDIA_SMI) is called only when a GPU decision is needed
+-- (run with an executor that has a mode in NV_EXECUTOR_MODES and a GPU to
+-- reserve, or ps --gpu-used / --gpu-free / --gpu-used-mine): the C side takes
+-- a machine-wide lock in it.  An exec result carries gpus ("1,3", ascending,
+-- "" for none) and gpu_mode (the run executor's mode, "" otherwise).
+--
 -- Errors: a refusal of the user's request is a deny result.  A mistake in the
 -- settings is a plain Lua error naming the setting; the C side treats every
 -- error escaping decide as a policy failure and runs nothing (fail closed).
@@ -26,7 +32,7 @@ local sbyte, schar, sfind, sformat, sgmatch, sgsub, slower, smatch, ssub, supper
 	string.byte, string.char, string.find, string.format, string.gmatch, string.gsub,
 	string.lower, string.match, string.sub, string.upper
 local tconcat, tsort, tunpack = table.concat, table.sort, table.unpack
-local mtype = math.type
+local mtype, mtointeger = math.type, math.tointeger
 
 local M = {}
 
@@ -46,6 +52,7 @@ local SETTING_NAMES = {
 	"NVIDIA_SMI", "NV_ALLOWED_GPUS", "NV_DEFAULT_GPU_COUNT_RESERVATION",
 	"NV_MAX_GPU_COUNT_RESERVATION", "NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED",
 	"NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION", "NV_ALLOW_OWN_GPU_REUSE",
+	"NV_EXECUTOR_MODES",
 	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL",
 }
 
@@ -163,9 +170,31 @@ local GO_BOOLS = {
 local MOUNT_CONSISTENCY = { default = true, consistent = true, cached = true, delegated = true }
 
 --- Environment names that select GPUs; GPU reservation is userdocker's.
-local GPU_ENV = {
+--- Admin env lists may not set them either.
+local GPU_SELECT_ENV = {
 	NVIDIA_VISIBLE_DEVICES = true, CUDA_VISIBLE_DEVICES = true, NV_GPU = true,
 }
+
+--- Environment names a user's --env may not set: the GPU selectors and
+--- what the NVIDIA runtime gives a container with its GPUs.
+local GPU_ENV = {
+	NVIDIA_VISIBLE_DEVICES = true, CUDA_VISIBLE_DEVICES = true, NV_GPU = true,
+	NVIDIA_DRIVER_CAPABILITIES = true,
+}
+
+--- Values of NV_EXECUTOR_MODES: how an executor is given its GPUs.
+---   legacy   the executor (the nvidia-docker wrapper) reads NV_GPU from its
+---            environment (the C side sets it);
+---   gpus     docker --gpus "device=1,3";
+---   runtime  docker --runtime=nvidia --env=NVIDIA_VISIBLE_DEVICES=1,3.
+local GPU_MODES = { legacy = true, gpus = true, runtime = true }
+
+--- run options that give a container GPUs: with an executor that has a
+--- GPU mode they are userdocker's alone (never the user's, never forced).
+local RUN_GPU_OPTIONS = { ["--gpus"] = true, ["--runtime"] = true }
+
+--- userdocker's own ps options (GPU views), in the order they are shown.
+local PS_GPU_VIEWS = { "--gpu-used", "--gpu-used-mine", "--gpu-free" }
 
 --- Settings of older reference versions, with what to do instead.
 local OBSOLETE = {
@@ -360,6 +389,7 @@ function M.defaults(caller)
 		NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = 0,
 		NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = true,
 		NV_ALLOW_OWN_GPU_REUSE = true,
+		NV_EXECUTOR_MODES = { ["nvidia-docker"] = "legacy" },
 		DOCKER_SOCKET = "/var/run/docker.sock",
 		NO_NEW_PRIVILEGES = true,
 		PS_SHOW_ALL = false,
@@ -611,6 +641,9 @@ local function check_env_list(name, v)
 		local key = env_key(item)
 		if not key or sfind(key, "%s") then bad(where, "must be KEY=VALUE: %s", printable(item)) end
 		if reserved_env(key) then bad(where, "USERDOCKER* names are reserved: %s", printable(item)) end
+		if GPU_SELECT_ENV[key] then
+			bad(where, "GPUs are reserved by userdocker (NV_* settings), not via %s: %s", key, printable(item))
+		end
 	end)
 end
 
@@ -674,7 +707,12 @@ local CHECKS = {
 	NV_ALLOWED_GPUS = function(n, v)
 		if v == "ALL" then return end
 		if type(v) ~= "table" then bad(n, "must be \"ALL\" or a list of GPU indexes") end
-		check_list(n, v, function(item, where) check_integer(where, item, 0) end)
+		local seen = {}
+		check_list(n, v, function(item, where)
+			check_integer(where, item, 0)
+			if seen[item] then bad(where, "GPU %d is listed twice", item) end
+			seen[item] = true
+		end)
 	end,
 	NV_DEFAULT_GPU_COUNT_RESERVATION = function(n, v) check_integer(n, v, 0) end,
 	NV_MAX_GPU_COUNT_RESERVATION = function(n, v, s)
@@ -687,6 +725,12 @@ local CHECKS = {
 	NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = function(n, v) check_integer(n, v, -1) end,
 	NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = check_bool,
 	NV_ALLOW_OWN_GPU_REUSE = check_bool,
+	NV_EXECUTOR_MODES = function(n, v)
+		-- keys need not be in EXECUTORS: a later file may remove an executor
+		check_map(n, v, function(_, mode, where)
+			check_one_of(where, mode, GPU_MODES, "legacy, gpus, runtime")
+		end)
+	end,
 	DOCKER_SOCKET = check_abs_path,
 	NO_NEW_PRIVILEGES = check_bool,
 	PS_SHOW_ALL = check_bool,
@@ -821,10 +865,12 @@ local function admin_flag(st, where, name)
 end
 
 --- Compiles ARGS_AVAILABLE[sub]: rules[canonical] = true (any value) or a
---- set of exact values; shown lists the allowed options for messages.
+--- set of exact values; shown lists the allowed options for messages;
+--- exact[canonical] is the set of exact values listed (even next to an
+--- entry allowing any value).
 local function compile_available(st)
 	local where = "ARGS_AVAILABLE." .. st.sub
-	local rules, shown = {}, {}
+	local rules, shown, exact = {}, {}, {}
 	for _, entry in ipairs(st.settings.ARGS_AVAILABLE[st.sub] or {}) do
 		local canon, value
 		if type(entry) == "table" then
@@ -850,10 +896,12 @@ local function compile_available(st)
 				rules[canon] = rules[canon] or {}
 				rules[canon][value] = true
 			end
+			exact[canon] = exact[canon] or {}
+			exact[canon][value] = true
 			shown[#shown + 1] = canon .. "=" .. value
 		end
 	end
-	return rules, shown
+	return rules, shown, exact
 end
 
 --- Compiles ARGS_ALWAYS[sub] into canonical options { name, value }.
@@ -865,6 +913,10 @@ local function compile_always(st)
 		local canon, kind = admin_flag(st, where, name)
 		if st.sub == "run" and RUN_NOT_FORCIBLE[canon] then
 			bad(where, "%s cannot be forced here, %s", canon, RUN_NOT_FORCIBLE[canon])
+		end
+		if st.sub == "run" and RUN_GPU_OPTIONS[canon] and st.gpu_mode then
+			bad(where, "%s cannot be forced for the GPU executor %s: userdocker reserves its GPUs"
+				.. " (NV_EXECUTOR_MODES)", canon, st.executor)
 		end
 		if kind == "bool" then
 			value = value or "true"
@@ -985,7 +1037,8 @@ local function check_env(st, value)
 	if not key then deny("env not allowed: %s (a name is required)", value) end
 	if reserved_env(key) then deny("env not allowed: %s (USERDOCKER* is reserved)", value) end
 	if GPU_ENV[key] then
-		deny("env not allowed: %s (GPUs are assigned by userdocker, not via %s)", value, key)
+		deny("env not allowed: %s (GPUs are assigned by userdocker, not via %s; use NV_GPU in"
+			.. " your environment with a GPU executor)", value, key)
 	end
 	note(st, "env %s: allowed", key)
 	return true
@@ -1559,6 +1612,278 @@ local function volume_value(m)
 end
 
 -- ===================================================================
+-- GPUs
+-- ===================================================================
+--
+-- host.gpus(NVIDIA_SMI) lists the machine's GPUs, ascending by index:
+-- { index, memory_used (MiB), users = { { uid, id }, ... } }, users being
+-- the running userdocker containers that reserved the GPU.  It takes a
+-- machine-wide lock (held until the container is up), so it is called
+-- only when a GPU decision is needed, and after every other check.
+
+--- An integer from a host answer (integral floats accepted), or nil.
+local function host_integer(v)
+	if type(v) ~= "number" then return nil end
+	return mtointeger(v)
+end
+
+--- host.gpus(NVIDIA_SMI), its answer checked and copied.  A malformed
+--- answer is an error (fail closed), never a guess.
+local function read_gpus(st)
+	local fn = st.host.gpus
+	if type(fn) ~= "function" then error("host.gpus: not provided", 0) end
+	local list = fn(st.settings.NVIDIA_SMI)
+	if type(list) ~= "table" or not is_list(list) then error("host.gpus: a list expected", 0) end
+	local out, prev = {}, -1
+	for i, g in ipairs(list) do
+		local where = sformat("host.gpus: GPU entry %d", i)
+		if type(g) ~= "table" then error(where .. ": table expected", 0) end
+		local index, mem = host_integer(g.index), host_integer(g.memory_used)
+		if not index or index < 0 then error(where .. ": index must be a non-negative integer", 0) end
+		if index <= prev then error(where .. ": indexes must be ascending and unique", 0) end
+		if not mem or mem < 0 then error(where .. ": memory_used must be a non-negative integer", 0) end
+		if type(g.users) ~= "table" or not is_list(g.users) then error(where .. ": users must be a list", 0) end
+		local users = {}
+		for j, u in ipairs(g.users) do
+			local uid = type(u) == "table" and host_integer(u.uid)
+			if not uid or uid < 0 then error(sformat("%s: users[%d].uid must be an integer", where, j), 0) end
+			if type(u.id) ~= "string" or #u.id ~= 64 or not smatch(u.id, "^[0-9a-f]+$") then
+				error(sformat("%s: users[%d].id must be a 64-digit container id", where, j), 0)
+			end
+			users[j] = { uid = uid, id = u.id }
+		end
+		out[i] = { index = index, memory_used = mem, users = users }
+		prev = index
+	end
+	note(st, "GPUs: %d found by %s", #out, st.settings.NVIDIA_SMI)
+	return out
+end
+
+--- The GPUs of a host.gpus list that NV_ALLOWED_GPUS allows, in order.
+local function allowed_gpus(st, gpus)
+	local allow = st.settings.NV_ALLOWED_GPUS
+	local set = allow ~= "ALL" and set_of(allow) or nil
+	local list = {}
+	for _, g in ipairs(gpus) do
+		if set == nil or set[g.index] then list[#list + 1] = g end
+	end
+	return list
+end
+
+--- The indexes of a GPU list, as strings.
+local function gpu_indexes(list)
+	local out = {}
+	for i, g in ipairs(list) do out[i] = tostring(g.index) end
+	return out
+end
+
+--- True when every container using g (at least one) is the caller's.
+local function only_mine(st, g)
+	if #g.users == 0 then return false end
+	for _, u in ipairs(g.users) do
+		if u.uid ~= st.caller.uid then return false end
+	end
+	return true
+end
+
+--- Why GPU g cannot be reserved now, or nil when it can.  explicit: the
+--- user named it in NV_GPU, so with NV_ALLOW_OWN_GPU_REUSE a GPU only the
+--- caller's own containers use is theirs to share (its memory is theirs too).
+local function gpu_unavailable(st, g, explicit)
+	local s = st.settings
+	if explicit and s.NV_ALLOW_OWN_GPU_REUSE and only_mine(st, g) then return nil end
+	if s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION and #g.users > 0 then
+		return "in use by another container"
+	end
+	local limit = s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED
+	if limit >= 0 and g.memory_used > limit then
+		return sformat("memory used %d MiB > %d", g.memory_used, limit)
+	end
+	return nil
+end
+
+--- The GPUs named in NV_GPU (value): strictly "1,3" (decimal indexes, no
+--- signs, spaces, leading zeros or empty fields), no duplicates, each on
+--- the machine and allowed, not more than NV_MAX_GPU_COUNT_RESERVATION, and
+--- each available.  Returns their indexes, ascending.
+local function requested_gpus(st, value, gpus, allowed)
+	local function refuse(fmt, ...)
+		deny("NV_GPU not allowed: %s (%s; allowed GPUs: %s)", value, sformat(fmt, ...),
+			join(gpu_indexes(allowed)))
+	end
+	if value == "" then refuse("empty; unset it for the default") end
+	local items = {}
+	for item in sgmatch(value .. ",", "([^,]*),") do
+		if item ~= "0" and not smatch(item, "^[1-9]%d*$") then
+			refuse("expected GPU indexes separated by commas, e.g. 1,3")
+		end
+		items[#items + 1] = item
+	end
+	local seen = {}
+	for _, item in ipairs(items) do
+		if seen[item] then refuse("GPU %s is given twice", item) end
+		seen[item] = true
+	end
+	local max = st.settings.NV_MAX_GPU_COUNT_RESERVATION
+	if max >= 0 and #items > max then refuse("%d GPUs requested, at most %d allowed", #items, max) end
+	local present, permitted = {}, {}
+	for _, g in ipairs(gpus) do present[g.index] = g end
+	for _, g in ipairs(allowed) do permitted[g.index] = true end
+	local picked = {}
+	for _, item in ipairs(items) do
+		local index = mtointeger(tonumber(item))
+		if index == nil or present[index] == nil then refuse("there is no GPU %s", item) end
+		if not permitted[index] then refuse("GPU %s is not allowed", item) end
+		picked[#picked + 1] = present[index]
+	end
+	local out = {}
+	for _, g in ipairs(picked) do
+		local why = gpu_unavailable(st, g, true)
+		if why then deny("GPU not available: %d (%s)", g.index, why) end
+		if #g.users > 0 then note(st, "GPU %d: shared with your own containers", g.index) end
+		out[#out + 1] = g.index
+	end
+	tsort(out)
+	return out
+end
+
+--- The GPUs free for a default reservation (NV_ALLOWED_GPUS, available,
+--- no reuse of the caller's own), in index order.
+local function free_gpus(st, allowed)
+	local free = {}
+	for _, g in ipairs(allowed) do
+		if not gpu_unavailable(st, g, false) then free[#free + 1] = g end
+	end
+	return free
+end
+
+--- NV_DEFAULT_GPU_COUNT_RESERVATION free GPUs, least used first (fewest
+--- containers, then least memory used, then lowest index).  Returns their
+--- indexes, ascending.
+local function default_gpus(st, allowed)
+	local want = st.settings.NV_DEFAULT_GPU_COUNT_RESERVATION
+	local free = free_gpus(st, allowed)
+	if #free < want then
+		deny("not enough free GPUs: wanted %d (free: %s)", want, join(gpu_indexes(free)))
+	end
+	local order = {}
+	for i, g in ipairs(free) do order[i] = g end
+	tsort(order, function(a, b)
+		if #a.users ~= #b.users then return #a.users < #b.users end
+		if a.memory_used ~= b.memory_used then return a.memory_used < b.memory_used end
+		return a.index < b.index
+	end)
+	local out = {}
+	for i = 1, want do out[i] = order[i].index end
+	tsort(out)
+	return out
+end
+
+--- The GPUs a run with a GPU executor gets: NV_GPU's, or the default count
+--- (none when it is 0: then host.gpus is not asked).
+local function reserve_gpus(st)
+	local value = st.ctx.nv_gpu
+	if value == nil and st.settings.NV_DEFAULT_GPU_COUNT_RESERVATION == 0 then
+		note(st, "GPUs: none (NV_GPU unset, NV_DEFAULT_GPU_COUNT_RESERVATION = 0)")
+		return {}
+	end
+	local gpus = read_gpus(st)
+	local allowed = allowed_gpus(st, gpus)
+	local list
+	if value ~= nil then
+		list = requested_gpus(st, value, gpus, allowed)
+		note(st, "GPUs: NV_GPU=%s reserved", value)
+	else
+		list = default_gpus(st, allowed)
+		note(st, "GPUs: %s reserved by default, least used first", tconcat(list, ","))
+	end
+	return list
+end
+
+--- Adds the GPU options of the executor's mode for the reserved GPUs
+--- (gpus, "1,3" or "": then nothing is added).
+local function push_gpu_options(st, out, gpus)
+	local mode = st.gpu_mode
+	if gpus == "" then
+		-- nothing (the C side refuses any GPU option without a reservation)
+	elseif mode == "gpus" then
+		-- docker reads --gpus as CSV: a list of devices must be quoted
+		push(out, "--gpus", '"device=' .. gpus .. '"')
+	elseif mode == "runtime" then
+		push(out, "--runtime", "nvidia")
+		push(out, "--env", "NVIDIA_VISIBLE_DEVICES=" .. gpus)
+	end
+	-- legacy: the C side passes NV_GPU=<gpus> to the executor
+	note(st, "GPUs: %s (mode %s)", gpus == "" and "none" or gpus, mode)
+end
+
+--- A run option that could give GPUs past the reservation, with a GPU
+--- executor: --gpus and --runtime are never the user's.
+local function refuse_gpu_option(st, name, value)
+	deny("run option not allowed: %s=%s (GPUs are reserved by userdocker with the executor %s:"
+		.. " set NV_GPU=1,3 in your environment instead)", name, value, st.executor)
+end
+
+--- --device with a GPU executor: only a value ARGS_AVAILABLE.run lists
+--- exactly (a device path may be a symlink to a GPU).
+local function check_gpu_device(st, value)
+	local rule = st.available["--device"]
+	if rule and not (st.exact["--device"] and st.exact["--device"][value]) then
+		deny("run option not allowed: --device=%s (with the GPU executor %s only the exact"
+			.. " --device values of the admin are allowed: GPUs are reserved by userdocker)",
+			value, st.executor)
+	end
+	return check_option(st, { name = "--device", value = value })
+end
+
+--- ps --gpu-used / --gpu-used-mine / --gpu-free as a text table.
+local function gpu_views_text(st, views)
+	local gpus = read_gpus(st)
+	local lines = {}
+	local function section(title, rows)
+		lines[#lines + 1] = title
+		for _, r in ipairs(rows) do lines[#lines + 1] = r end
+		if #rows == 0 then lines[#lines + 1] = "none" end
+	end
+	if views["--gpu-used"] then
+		local rows = {}
+		for _, g in ipairs(gpus) do
+			if #g.users > 0 then
+				local uids, seen = {}, {}
+				for _, u in ipairs(g.users) do
+					if not seen[u.uid] then uids[#uids + 1], seen[u.uid] = u.uid, true end
+				end
+				tsort(uids)
+				rows[#rows + 1] = sformat("GPU %d  %d MiB  used by: %s", g.index, g.memory_used, tconcat(uids, ", "))
+			end
+		end
+		section("GPUs used by containers (users' uids):", rows)
+	end
+	if views["--gpu-used-mine"] then
+		local rows = {}
+		for _, g in ipairs(gpus) do
+			local ids = {}
+			for _, u in ipairs(g.users) do
+				if u.uid == st.caller.uid then ids[#ids + 1] = ssub(u.id, 1, 12) end
+			end
+			if #ids > 0 then
+				rows[#rows + 1] = sformat("GPU %d  %d MiB  your containers: %s", g.index, g.memory_used,
+					tconcat(ids, ", "))
+			end
+		end
+		section("GPUs used by your containers:", rows)
+	end
+	if views["--gpu-free"] then
+		local rows = {}
+		for _, g in ipairs(free_gpus(st, allowed_gpus(st, gpus))) do
+			rows[#rows + 1] = sformat("GPU %d  %d MiB", g.index, g.memory_used)
+		end
+		section("GPUs free for you (memory used):", rows)
+	end
+	return tconcat(lines, "\n") .. "\n"
+end
+
+-- ===================================================================
 -- Subcommands
 -- ===================================================================
 
@@ -1596,6 +1921,12 @@ local function decide_run(st, req)
 		["--env"] = check_env,
 		["--label"] = check_label,
 	}
+	if st.gpu_mode then
+		for name in pairs(RUN_GPU_OPTIONS) do
+			special[name] = function(_, v) refuse_gpu_option(st, name, v) end
+		end
+		special["--device"] = check_gpu_device
+	end
 	local out = filter_options(st, req.options, special)
 	local args = {}
 	for i, a in ipairs(req.args) do args[i] = a end
@@ -1609,6 +1940,13 @@ local function decide_run(st, req)
 	end
 	for _, e in ipairs(s.ENV_VARS) do push(out, "--env", e) end
 	for _, e in ipairs(s.ENV_VARS_EXT[st.executor] or {}) do push(out, "--env", e) end
+	if st.gpu_mode then
+		-- last of the checks: host.gpus takes the machine-wide GPU lock
+		st.gpus = tconcat(reserve_gpus(st), ",")
+		push_gpu_options(st, out, st.gpus)
+	elseif st.ctx.nv_gpu ~= nil then
+		note(st, "NV_GPU ignored: the executor %s has no GPU mode (NV_EXECUTOR_MODES)", st.executor)
+	end
 	if s.USER_IN_CONTAINER then
 		push(out, "--user", sformat("%d:%d", st.caller.uid, st.caller.gid))
 	end
@@ -1643,8 +1981,23 @@ local function decide_plain(st, req)
 end
 
 --- ps: options, and only the caller's containers unless PS_SHOW_ALL.
+--- userdocker's own --gpu-used, --gpu-used-mine and --gpu-free (not in
+--- ARGS_AVAILABLE) print GPU tables instead when one of them is true;
+--- given as false they are dropped.
 local function decide_ps(st, req, ctx)
-	local out, args = decide_plain(st, req)
+	local views, any, rest = {}, false, {}
+	local is_view = set_of(PS_GPU_VIEWS)
+	for _, o in ipairs(req.options) do
+		if is_view[o.name] then
+			if o.value ~= "true" and o.value ~= "false" then deny("option malformed: %s=%s", o.name, o.value) end
+			views[o.name] = o.value == "true"
+		else
+			rest[#rest + 1] = o
+		end
+	end
+	for _, name in ipairs(PS_GPU_VIEWS) do any = any or views[name] == true end
+	local out, args = decide_plain(st, { options = rest, args = req.args })
+	if any then return nil, nil, gpu_views_text(st, views) end
 	if not st.settings.PS_SHOW_ALL then
 		out[#out + 1] = { name = "--filter",
 			value = "label=userdocker.owner.uid=" .. tostring(ctx.caller.uid) }
@@ -1717,6 +2070,52 @@ local function lists_option(list, name)
 	return false
 end
 
+--- The executors (of EXECUTORS) that have a GPU mode, sorted.
+local function gpu_executors(s)
+	local list = {}
+	for _, name in ipairs(sorted_keys(s.EXECUTORS)) do
+		if s.NV_EXECUTOR_MODES[name] then list[#list + 1] = name end
+	end
+	return list
+end
+
+--- The GPU section of run's help, when an executor has a GPU mode.
+local function help_gpus(s, lines)
+	local exes = gpu_executors(s)
+	if #exes == 0 then return end
+	local shown = {}
+	for i, name in ipairs(exes) do
+		shown[i] = "--executor " .. name .. (name == s.EXECUTOR_DEFAULT and " (the default)" or "")
+	end
+	local allowed = s.NV_ALLOWED_GPUS == "ALL" and "all" or join(s.NV_ALLOWED_GPUS)
+	local n, max = s.NV_DEFAULT_GPU_COUNT_RESERVATION, s.NV_MAX_GPU_COUNT_RESERVATION
+	lines[#lines + 1] = ""
+	lines[#lines + 1] = "GPUs (with " .. join(shown) .. "):"
+	lines[#lines + 1] = "  Choose them with NV_GPU in your environment: GPU indexes as nvidia-smi shows them,"
+		.. " separated by commas, e.g."
+	lines[#lines + 1] = "    NV_GPU=1,3 userdocker --executor " .. exes[1] .. " run ..."
+	if n == 0 then
+		lines[#lines + 1] = "  Without NV_GPU the container gets no GPU."
+	else
+		lines[#lines + 1] = sformat("  Without NV_GPU you get %d free GPU%s, the least used first.", n,
+			n == 1 and "" or "s")
+	end
+	lines[#lines + 1] = "  GPUs you may use: " .. allowed
+	lines[#lines + 1] = "  GPUs per container: " .. (max < 0 and "no limit" or "at most " .. max)
+	if s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION then
+		lines[#lines + 1] = "  A GPU a container uses is not given to another one."
+	end
+	if s.NV_ALLOW_OWN_GPU_REUSE then
+		lines[#lines + 1] = "  A GPU only your own containers use is yours to share: name it in NV_GPU."
+	end
+	if s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED >= 0 then
+		lines[#lines + 1] = sformat("  A GPU with more than %d MiB of memory in use is busy.",
+			s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED)
+	end
+	lines[#lines + 1] = "  --gpus, --runtime and the GPU variables in -e are not allowed there."
+	lines[#lines + 1] = "  See userdocker ps --gpu-free, --gpu-used, --gpu-used-mine."
+end
+
 --- The allowed and forced options of a subcommand, as help lines.
 local function help_options(s, sub, lines)
 	lines[#lines + 1] = "Options you may use:"
@@ -1741,10 +2140,15 @@ local function help_options(s, sub, lines)
 			lines[#lines + 1] = "  --mount type=tmpfs,dst=CONTAINER[,...]  as --tmpfs allows"
 		end
 		lines[#lines + 1] = "  -e, --env KEY=VALUE  (not USERDOCKER*, NV_GPU, NVIDIA_VISIBLE_DEVICES,"
-			.. " CUDA_VISIBLE_DEVICES)"
+			.. " CUDA_VISIBLE_DEVICES, NVIDIA_DRIVER_CAPABILITIES)"
 		if #s.ALLOWED_PORT_MAPPINGS > 0 then
 			lines[#lines + 1] = "  -p, --publish MAPPING  see port mappings below"
 		end
+	end
+	if sub == "ps" and #gpu_executors(s) > 0 then
+		lines[#lines + 1] = "  --gpu-used       list the GPUs containers use, with their users' uids"
+		lines[#lines + 1] = "  --gpu-used-mine  list the GPUs your containers use, with the containers"
+		lines[#lines + 1] = "  --gpu-free       list the GPUs free for you"
 	end
 	if #lines == n then lines[#lines + 1] = "  none" end
 	local always = s.ARGS_ALWAYS[sub] or {}
@@ -1787,6 +2191,7 @@ local function help_run(s, lines)
 	}
 	lines[#lines + 1] = ""
 	lines[#lines + 1] = "Pulling (RUN_PULL=" .. s.RUN_PULL .. "): " .. pull[s.RUN_PULL]
+	help_gpus(s, lines)
 end
 
 --- Help for one allowed subcommand.
@@ -1835,6 +2240,7 @@ end
 --- Decision state shared by the rule functions.
 local function new_state(settings, ctx)
 	if type(ctx) ~= "table" or type(ctx.host) ~= "table" then error("ctx.host: table expected", 0) end
+	if ctx.nv_gpu ~= nil and type(ctx.nv_gpu) ~= "string" then error("ctx.nv_gpu: string expected", 0) end
 	return {
 		settings = settings, ctx = ctx, host = ctx.host, caller = ctx.caller,
 		debug = ctx.debug == true or settings.LOGLVL == "DEBUG",
@@ -1872,16 +2278,19 @@ local function decide(settings, req, ctx)
 	if req.help then return { action = "print", text = help_subcommand(settings, sub) } end
 	st.sub = sub
 	st.executor, st.executor_path = pick_executor(st, ctx.executor)
-	st.available, st.shown = compile_available(st)
+	st.gpu_mode = sub == "run" and settings.NV_EXECUTOR_MODES[st.executor] or nil
+	st.available, st.shown, st.exact = compile_available(st)
 	st.always = compile_always(st)
 	if sub == "run" then
 		st.mount_lists = admin_mounts(settings)
 		st.mount_entries = all_entries(st.mount_lists)
 	end
-	local options, args = (DECIDERS[sub] or decide_plain)(st, req, ctx)
+	local options, args, text = (DECIDERS[sub] or decide_plain)(st, req, ctx)
+	if text then return { action = "print", text = text } end
 	return {
 		action = "exec", executor = st.executor, executor_path = st.executor_path,
 		request = { subcommand = sub, options = options, args = args, help = false },
+		gpus = st.gpus or "", gpu_mode = st.gpu_mode or "",
 	}
 end
 

@@ -607,6 +607,7 @@ struct pctx {
 	char *const *argv;
 	struct ud_request *req;
 	struct ud_err *err;
+	int saw_time, saw_timeout; /* stop/restart spellings, see below */
 };
 
 static const struct ud_flag *lookup_long(const struct pctx *c,
@@ -668,6 +669,23 @@ static int check_bool_separate(struct pctx *c, const struct ud_flag *f,
 	return 0;
 }
 
+/*
+ * Apply one flag occurrence.  docker 28 refuses stop/restart given both
+ * --time and --timeout (-t), although they share one value; 20.10 has no
+ * --timeout and its -t is --time.  Merging them would turn that error
+ * into a command, so remember the spellings (checked in argv_parse).
+ */
+static int apply(struct pctx *c, const struct ud_flag *f, const char *value)
+{
+	if (strcmp(f->canonical, "--timeout") == 0) {
+		if (strcmp(f->name, "--time") == 0)
+			c->saw_time = 1;
+		else
+			c->saw_timeout = 1;
+	}
+	return request_add_opt(c->req, f, value, c->err);
+}
+
 /* pflag parseLongArg */
 static int parse_long(struct pctx *c, int *i)
 {
@@ -696,7 +714,7 @@ static int parse_long(struct pctx *c, int *i)
 		return -1;
 	}
 	(*i)++;
-	return request_add_opt(c->req, f, value, c->err);
+	return apply(c, f, value);
 }
 
 /* pflag parseShortArg/parseSingleShortArg, letter by letter. */
@@ -741,7 +759,7 @@ static int parse_short(struct pctx *c, int *i)
 				return -1;
 			next = "";
 		}
-		if (request_add_opt(c->req, f, value, c->err) < 0)
+		if (apply(c, f, value) < 0)
 			return -1;
 		sh = next;
 	}
@@ -881,10 +899,17 @@ int argv_parse(int argc, char *const argv[], struct ud_request *req,
 	c.argv = argv;
 	c.req = req;
 	c.err = err;
+	c.saw_time = c.saw_timeout = 0;
 	req->subcmd = c.ci->name;
 
 	if (parse_flags(&c, start) < 0)
 		goto fail;
+	if (c.saw_time && c.saw_timeout) {
+		ud_fail(err, UD_EX_USAGE,
+			"conflicting options: --time and --timeout (-t), "
+			"use one of them");
+		goto fail;
+	}
 	if (!req->help && check_arity(c.ci, req->nargs, err) < 0)
 		goto fail;
 	return 0;

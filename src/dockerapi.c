@@ -271,6 +271,8 @@ int dapi_container(struct dapi *d, const char *ref, struct dapi_container *c,
 	}
 	memcpy(c->id, id, 65);
 	owner_of(json_object_get(j, "Config"), c);
+	c->reserved_gpus = json_object_get(json_object_get(json_object_get(j, "Config"), "Labels"),
+					   "userdocker.gpus") != NULL;
 	c->running = json_is_true(json_object_get(json_object_get(j, "State"), "Running"));
 	binds = json_object_get(json_object_get(j, "HostConfig"), "Binds");
 	json_array_foreach(binds, i, v) {

@@ -33,6 +33,7 @@ struct dapi_container {
 	uid_t owner;
 	int running;
 	int staged_binds;  /* 1 when a bind source lies under the staging dir */
+	int reserved_gpus; /* 1 when labelled userdocker.gpus */
 };
 
 /* Look a container up by name, full id or id prefix.  Returns 0 and fills

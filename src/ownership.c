@@ -111,10 +111,12 @@ int ownership_resolve(struct dapi *d, const char *sock, const struct ud_caller *
 			return -1;
 		if (found == 1 || (c->uid != 0 && (!ct.has_owner || ct.owner != c->uid)))
 			return ud_fail(err, UD_EX_DENIED, "no such container of yours: %s", r->args[i]);
-		if ((!strcmp(r->subcmd, "start") || !strcmp(r->subcmd, "restart")) && ct.staged_binds)
+		if ((!strcmp(r->subcmd, "start") || !strcmp(r->subcmd, "restart")) &&
+		    (ct.staged_binds || ct.reserved_gpus))
 			return ud_fail(err, UD_EX_DENIED,
-				       "cannot %s %s: its bind mounts were checked for one run only (start a new container)",
-				       r->subcmd, r->args[i]);
+				       "cannot %s %s: its %s checked for one run only (start a new container)",
+				       r->subcmd, r->args[i],
+				       ct.staged_binds ? "bind mounts were" : "GPU reservation was");
 		id = strdup(ct.id);
 		if (!id)
 			return ud_fail_errno(err, UD_EX_OSERR, "out of memory");

@@ -220,6 +220,12 @@ static int add_marks(const struct ud_job *job, struct ud_verdict *v, struct ud_e
 	    (add_mark(r, "--label", "userdocker.gpus", v->gpus, err) ||
 	     add_mark(r, "--env", "USERDOCKER_NV_GPU", v->gpus, err)))
 		return -1;
+	/* No reservation, no GPU: an nvidia runtime (default, or added by a
+	 * wrapper) would otherwise expose what an image's own
+	 * NVIDIA_VISIBLE_DEVICES=all asks for.  Last wins, so this comes last. */
+	if ((!v->gpus || !v->gpus[0]) &&
+	    add_mark(r, "--env", "NVIDIA_VISIBLE_DEVICES", "none", err))
+		return -1;
 	if (v->gpu_lock_fd >= 0) {
 		if (random_hex(v->token, sizeof v->token, err) ||
 		    add_mark(r, "--label", "userdocker.token", v->token, err))

@@ -192,6 +192,7 @@ local FLAG_DEFS = {
 		"- network value", "- net value=network", "- name value",
 		"- no-default-mounts bool", "- cap-add value", "- cap-drop value",
 		"- security-opt value", "d detach bool", "- init bool", "m memory value",
+		"- gpus value", "- runtime value", "- device value",
 	},
 	ps = { "a all bool", "l latest bool", "s size bool", "q quiet bool",
 		"- no-trunc bool", "f filter value", "- format value" },
@@ -246,9 +247,36 @@ local function ere_to_lua(re)
 	return table.concat(out)
 end
 
---- A fresh mock host; its logs and probes are recorded.
+--- A 64-digit container id made of one repeated hex digit.
+local function cid(digit)
+	return string.rep(digit, 64)
+end
+
+--- n idle GPUs, indexes 0..n-1, as host.gpus lists them.
+local function idle_gpus(n)
+	local list = {}
+	for i = 0, n - 1 do list[#list + 1] = { index = i, memory_used = 0, users = {} } end
+	return list
+end
+
+--- Deep copy (the engine must not depend on the host keeping its tables).
+local function deep_copy(v)
+	if type(v) ~= "table" then return v end
+	local t = {}
+	for k, x in pairs(v) do t[k] = deep_copy(x) end
+	return t
+end
+
+--- A fresh mock host; its logs, probes and host.gpus calls are recorded.
+--- host.gpu_list is what host.gpus returns (8 idle GPUs unless a test sets
+--- it), or a string to raise as an error.
 local function new_host()
-	local host = { logs = {}, probes = {} }
+	local host = { logs = {}, probes = {}, gpu_calls = {}, gpu_list = idle_gpus(8) }
+	host.gpus = function(smi)
+		host.gpu_calls[#host.gpu_calls + 1] = smi
+		if type(host.gpu_list) == "string" then error(host.gpu_list, 0) end
+		return deep_copy(host.gpu_list)
+	end
 	host.resolve = function(path) return fake_resolve(path) end
 	host.kind = function(path)
 		local e = FS[path]
@@ -299,11 +327,16 @@ local function request(sub, flat, args, help)
 end
 
 --- decide with a fresh mock host; returns the result and the host.
+--- ctx.gpus, when given, is what host.gpus returns.
 local function decide(s, req, ctx)
 	local host = new_host()
 	ctx = ctx or {}
 	ctx.caller = ctx.caller or ALICE
 	ctx.host = host
+	if ctx.gpus ~= nil then
+		host.gpu_list = ctx.gpus
+		ctx.gpus = nil
+	end
 	return M.decide(s, req, ctx), host
 end
 
@@ -402,6 +435,7 @@ test("defaults hold the reference values, Lua-ified", function()
 	eq(s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED, 0)
 	eq(s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION, true)
 	eq(s.NV_ALLOW_OWN_GPU_REUSE, true)
+	eq(s.NV_EXECUTOR_MODES, { ["nvidia-docker"] = "legacy" })
 	eq(s.DOCKER_SOCKET, "/var/run/docker.sock")
 	eq(s.NO_NEW_PRIVILEGES, true)
 	eq(s.PS_SHOW_ALL, false)
@@ -627,6 +661,27 @@ local BAD_SETTINGS = {
 	{ function(s) s.USER_IN_CONTAINER = nil end, "USER_IN_CONTAINER: missing" },
 	{ function(s) s.NO_NEW_PRIVILEGES = 1 end, "NO_NEW_PRIVILEGES: must be true or false" },
 	{ function(s) s.PS_SHOW_ALL = nil end, "PS_SHOW_ALL: missing" },
+	{ function(s) s.NV_EXECUTOR_MODES = nil end, "NV_EXECUTOR_MODES: missing" },
+	{ function(s) s.NV_EXECUTOR_MODES = "legacy" end, "NV_EXECUTOR_MODES: must be a table" },
+	{ function(s) s.NV_EXECUTOR_MODES = { "legacy" } end, "NV_EXECUTOR_MODES: keys must be strings" },
+	{ function(s) s.NV_EXECUTOR_MODES = { ["nvidia-docker"] = "cdi" } end,
+		"NV_EXECUTOR_MODES.nvidia-docker: must be one of legacy, gpus, runtime, got cdi" },
+	{ function(s) s.NV_EXECUTOR_MODES = { docker = true } end,
+		"NV_EXECUTOR_MODES.docker: must be one of legacy, gpus, runtime, got true" },
+	{ function(s) s.NV_ALLOWED_GPUS = { 0, 2, 0 } end, "NV_ALLOWED_GPUS[3]: GPU 0 is listed twice" },
+	{ function(s) s.NV_ALLOWED_GPUS = { -1 } end, "NV_ALLOWED_GPUS[1]: must be 0 or more" },
+	{ function(s) s.NV_ALLOWED_GPUS = { 1.0 } end, "NV_ALLOWED_GPUS[1]: must be an integer, got float" },
+	{ function(s) s.NV_ALLOWED_GPUS = { [2] = 1 } end, "NV_ALLOWED_GPUS: must be a list" },
+	{ function(s) s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -2 end,
+		"NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED: must be -1 or more" },
+	{ function(s) s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = "yes" end,
+		"NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION: must be true or false" },
+	{ function(s) s.NV_ALLOW_OWN_GPU_REUSE = nil end, "NV_ALLOW_OWN_GPU_REUSE: missing" },
+	{ function(s) s.ENV_VARS = { "NVIDIA_VISIBLE_DEVICES=all" } end,
+		"ENV_VARS[1]: GPUs are reserved by userdocker (NV_* settings), not via NVIDIA_VISIBLE_DEVICES" },
+	{ function(s) s.ENV_VARS_EXT["nvidia-docker"][2] = "CUDA_VISIBLE_DEVICES=0" end,
+		"ENV_VARS_EXT.nvidia-docker[2]: GPUs are reserved by userdocker (NV_* settings), not via CUDA_VISIBLE_DEVICES" },
+	{ function(s) s.ENV_VARS = { "NV_GPU=0" } end, "ENV_VARS[1]: GPUs are reserved by userdocker" },
 }
 
 for _, case in ipairs(BAD_SETTINGS) do
@@ -656,6 +711,16 @@ test("validate accepts helper variables and the documented alternatives", functi
 		s.EXECUTORS = { docker = "/usr/bin/docker" }
 		s.VOLUME_NAMED_REGEXPS = { "^" .. "alice" .. "_", "^u1001_" }
 		s.VOLUME_ANONYMOUS = false
+		-- modes for executors a later file removed are fine
+		s.NV_EXECUTOR_MODES = { ["nvidia-docker"] = "legacy", gpu = "gpus", rt = "runtime" }
+		s.ENV_VARS_EXT["nvidia-docker"][2] = "NVIDIA_DRIVER_CAPABILITIES=compute,utility"
+	end))
+	M.validate(settings(function(s)
+		s.NV_ALLOWED_GPUS = {}
+		s.NV_EXECUTOR_MODES = {}
+		s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1
+		s.NV_DEFAULT_GPU_COUNT_RESERVATION = 0
+		s.NV_MAX_GPU_COUNT_RESERVATION = 0
 	end))
 end)
 
@@ -667,12 +732,13 @@ test("dump lists every setting, one per line, in a stable order", function()
 	local text = M.dump(settings())
 	local lines = {}
 	for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
-	eq(#lines, 30, "one line per setting")
+	eq(#lines, 31, "one line per setting")
 	eq(lines[1], 'LOGLVL = "INFO"')
 	eq(lines[2], 'EXECUTORS = {docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker"}')
 	eq(lines[5], 'ARGS_ALWAYS = {run = {"--rm"}}')
 	contains(text, 'ALLOWED_PORT_MAPPINGS = {"^127\\\\.0\\\\.0\\\\.1::[0-9]+$", "^[0-9]+$"}')
 	contains(text, "NV_MAX_GPU_COUNT_RESERVATION = -1\n")
+	contains(text, '\nNV_EXECUTOR_MODES = {["nvidia-docker"] = "legacy"}\n')
 	contains(text, "\nVOLUME_NAMED_REGEXPS = {}\nVOLUME_ANONYMOUS = true\nPROBE_USED_MOUNTS = true\n")
 	contains(text, "PS_SHOW_ALL = false\n")
 	eq(M.dump(settings()), text, "stable")
@@ -1079,6 +1145,7 @@ test("env: KEY=VALUE allowed; admin ENV_VARS and ENV_VARS_EXT appended after", f
 	eq(opts(res), cat({ "--env=FOO=bar", "--env=HOME=/tmp", "--env=EMPTY=", "--rm=true",
 		"--volume=/home/alice:/home/alice" }, FORCED))
 	res = decide(settings(), run({}), { executor = "nvidia-docker" })
+	eq(res.gpus, "0")
 	eq(opts(res), { "--rm=true", "--volume=/home/alice:/home/alice", "--env=HOME=/home/alice",
 		"--env=NCCL_TOPOLOGY=CUBEMESH", "--user=1001:1001", "--cap-drop=ALL",
 		"--security-opt=no-new-privileges" })
@@ -1090,8 +1157,12 @@ test("env: reserved, GPU and value-less variables are denied", function()
 		"env not allowed: USERDOCKER_UID=0 (USERDOCKER* is reserved)")
 	denied(decide(s, run({ "--env", "USERDOCKER=1" })), "env not allowed: USERDOCKER=1", true)
 	denied(decide(s, run({ "--env", "userdocker_user=bob" })), "env not allowed: userdocker_user=bob", true)
-	for _, k in ipairs({ "NV_GPU", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES" }) do
+	for _, k in ipairs({ "NV_GPU", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+		"NVIDIA_DRIVER_CAPABILITIES" }) do
 		denied(decide(s, run({ "--env", k .. "=0,1" })), "env not allowed: " .. k .. "=0,1", true)
+		denied(decide(s, run({ "--env", k .. "=all" }), { executor = "nvidia-docker" }),
+			"env not allowed: " .. k .. "=all (GPUs are assigned by userdocker, not via " .. k
+			.. "; use NV_GPU in your environment with a GPU executor)")
 	end
 	denied(decide(s, run({ "--env", "SECRET" })), "env value missing: SECRET")
 	denied(decide(s, run({ "--env", "=x" })), "env not allowed: =x (a name is required)")
@@ -1835,6 +1906,516 @@ test("subcommand help lists that subcommand's args; disallowed subcommand denied
 	contains(decide(settings(), request("version", {}, {}, true)).text, "none")
 	local s = settings(function(x) x.ALLOWED_SUBCOMMANDS = { "run" } end)
 	denied(decide(s, request("ps", {}, {}, true)), "subcommand not allowed: ps (allowed: run)")
+end)
+
+-- ===================================================================
+-- GPUs
+-- ===================================================================
+
+local BOB = caller_for("bob", 1002, "/home/bob")
+
+--- One GPU as host.gpus lists it; users are { uid, id digit } pairs.
+local function gpu(index, mem, users)
+	local list = {}
+	for i, u in ipairs(users or {}) do list[i] = { uid = u[1], id = cid(u[2]) } end
+	return { index = index, memory_used = mem or 0, users = list }
+end
+
+--- A run with the nvidia-docker executor (mode legacy unless s says
+--- otherwise), NV_GPU = nv_gpu, and host.gpus answering gpus (default: 8 idle).
+local function grun(s, nv_gpu, gpus, flat, ctx)
+	ctx = ctx or {}
+	ctx.executor = ctx.executor or "nvidia-docker"
+	ctx.nv_gpu = nv_gpu
+	ctx.gpus = gpus
+	return decide(s, run(flat or {}), ctx)
+end
+
+--- The trailing options a default nvidia-docker run gets.
+local NV_BASE = { "--rm=true", "--volume=/home/alice:/home/alice", "--env=HOME=/home/alice",
+	"--env=NCCL_TOPOLOGY=CUBEMESH" }
+local NV_TAIL = { "--user=1001:1001", "--cap-drop=ALL", "--security-opt=no-new-privileges" }
+
+local ALL8 = "allowed GPUs: 0, 1, 2, 3, 4, 5, 6, 7"
+
+test("gpu: NV_GPU picks GPUs; reserved indexes ascending; host.gpus gets NVIDIA_SMI", function()
+	local s = settings()
+	local res, host = grun(s, "1,3")
+	eq(res.action, "exec")
+	eq(res.gpus, "1,3")
+	eq(res.gpu_mode, "legacy")
+	eq(host.gpu_calls, { "/usr/bin/nvidia-smi" })
+	eq(grun(s, "3,1").gpus, "1,3")
+	eq(grun(s, "0").gpus, "0")
+	eq(grun(s, "7").gpus, "7")
+	eq(grun(s, "7,0,5,2").gpus, "0,2,5,7")
+	eq(grun(s, "11,10", idle_gpus(12)).gpus, "10,11")
+	s.NVIDIA_SMI = "/opt/nvidia/bin/nvidia-smi"
+	res, host = grun(s, "2")
+	eq(host.gpu_calls, { "/opt/nvidia/bin/nvidia-smi" })
+end)
+
+test("gpu: malformed NV_GPU values are denied, never split or trimmed", function()
+	local s = settings()
+	local malformed = "expected GPU indexes separated by commas, e.g. 1,3"
+	for _, v in ipairs({ "1 ,2", " 1", "1 ", "1, 2", "-1", "+1", "08", "00", "01,2", "1,", ",1",
+		"1,,2", ",", "a", "0x1", "1.0", "1e1", "1;2", "1 2", "all", "none", "GPU-1234", "1\n", "0,-0",
+		"\u{661}" }) do
+		denied(grun(s, v), "NV_GPU not allowed: " .. v:gsub("\n", "\\x0a")
+			.. " (" .. malformed .. "; " .. ALL8 .. ")")
+	end
+	denied(grun(s, ""), "NV_GPU not allowed:  (empty; unset it for the default; " .. ALL8 .. ")")
+	denied(grun(s, "1,1"), "NV_GPU not allowed: 1,1 (GPU 1 is given twice; " .. ALL8 .. ")")
+	denied(grun(s, "2,5,2"), "NV_GPU not allowed: 2,5,2 (GPU 2 is given twice; " .. ALL8 .. ")")
+	denied(grun(s, "9"), "NV_GPU not allowed: 9 (there is no GPU 9; " .. ALL8 .. ")")
+	denied(grun(s, "0,8"), "NV_GPU not allowed: 0,8 (there is no GPU 8; " .. ALL8 .. ")")
+	denied(grun(s, "99999999999999999999"),
+		"NV_GPU not allowed: 99999999999999999999 (there is no GPU 99999999999999999999; " .. ALL8 .. ")")
+	-- a machine with gaps in its indexes
+	denied(grun(s, "1", { gpu(0), gpu(2) }), "NV_GPU not allowed: 1 (there is no GPU 1; allowed GPUs: 0, 2)")
+	denied(grun(s, "0", {}), "NV_GPU not allowed: 0 (there is no GPU 0; allowed GPUs: none)")
+end)
+
+test("gpu: NV_ALLOWED_GPUS limits NV_GPU and the default choice", function()
+	local s = settings(function(x) x.NV_ALLOWED_GPUS = { 5, 1, 3, 9 } end)
+	eq(grun(s, "1,3").gpus, "1,3")
+	denied(grun(s, "2"), "NV_GPU not allowed: 2 (GPU 2 is not allowed; allowed GPUs: 1, 3, 5)")
+	denied(grun(s, "1,2"), "NV_GPU not allowed: 1,2 (GPU 2 is not allowed; allowed GPUs: 1, 3, 5)")
+	denied(grun(s, "9"), "NV_GPU not allowed: 9 (there is no GPU 9; allowed GPUs: 1, 3, 5)")
+	eq(grun(s, nil).gpus, "1")
+	s.NV_ALLOWED_GPUS = {}
+	denied(grun(s, "0"), "NV_GPU not allowed: 0 (GPU 0 is not allowed; allowed GPUs: none)")
+	denied(grun(s, nil), "not enough free GPUs: wanted 1 (free: none)")
+end)
+
+test("gpu: NV_MAX_GPU_COUNT_RESERVATION caps NV_GPU; -1 is no limit", function()
+	local s = settings(function(x) x.NV_MAX_GPU_COUNT_RESERVATION = 2 end)
+	eq(grun(s, "0,1").gpus, "0,1")
+	denied(grun(s, "0,1,2"), "NV_GPU not allowed: 0,1,2 (3 GPUs requested, at most 2 allowed; " .. ALL8 .. ")")
+	s.NV_MAX_GPU_COUNT_RESERVATION = -1
+	eq(grun(s, "0,1,2,3,4,5,6,7").gpus, "0,1,2,3,4,5,6,7")
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION, s.NV_MAX_GPU_COUNT_RESERVATION = 0, 0
+	denied(grun(s, "0"), "NV_GPU not allowed: 0 (1 GPUs requested, at most 0 allowed; " .. ALL8 .. ")")
+end)
+
+test("gpu: exclusive reservation: a GPU another container uses is not available", function()
+	local gpus = { gpu(0), gpu(1), gpu(2), gpu(3, 0, { { 1002, "b" } }) }
+	local s = settings(function(x) x.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1 end)
+	denied(grun(s, "3", gpus), "GPU not available: 3 (in use by another container)")
+	denied(grun(s, "0,3", gpus), "GPU not available: 3 (in use by another container)")
+	eq(grun(s, "0,2", gpus).gpus, "0,2")
+	-- the default choice skips it
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 3
+	eq(grun(s, nil, gpus).gpus, "0,1,2")
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 4
+	denied(grun(s, nil, gpus), "not enough free GPUs: wanted 4 (free: 0, 1, 2)")
+	-- not exclusive: shared
+	s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = false
+	eq(grun(s, "3", gpus).gpus, "3")
+	eq(grun(s, nil, gpus).gpus, "0,1,2,3")
+end)
+
+test("gpu: own reuse: a GPU only the caller's containers use, when named in NV_GPU", function()
+	local gpus = { gpu(0), gpu(1, 3000, { { 1001, "a" } }), gpu(2, 100, { { 1001, "a" }, { 1002, "b" } }),
+		gpu(3, 3000, { { 1001, "a" }, { 1001, "c" } }) }
+	local s = settings()
+	-- the memory its own containers use does not count either
+	eq(grun(s, "1", gpus).gpus, "1")
+	eq(grun(s, "1,3", gpus).gpus, "1,3")
+	eq(grun(s, "0,1", gpus).gpus, "0,1")
+	denied(grun(s, "2", gpus), "GPU not available: 2 (in use by another container)")
+	-- never for the default choice
+	eq(grun(s, nil, gpus).gpus, "0")
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 2
+	denied(grun(s, nil, gpus), "not enough free GPUs: wanted 2 (free: 0)")
+	-- bob cannot use alice's GPU
+	denied(grun(s, "1", gpus, nil, { caller = BOB }), "GPU not available: 1 (in use by another container)")
+	-- switched off
+	s.NV_ALLOW_OWN_GPU_REUSE = false
+	denied(grun(s, "1", gpus), "GPU not available: 1 (in use by another container)")
+	s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = false
+	denied(grun(s, "1", gpus), "GPU not available: 1 (memory used 3000 MiB > 0)")
+	-- reuse without exclusivity still ignores the memory its containers use
+	s.NV_ALLOW_OWN_GPU_REUSE = true
+	eq(grun(s, "1", gpus).gpus, "1")
+	denied(grun(s, "2", gpus), "GPU not available: 2 (memory used 100 MiB > 0)")
+end)
+
+test("gpu: memory threshold: -1 ignores memory, 0 means any use, N allows up to N MiB", function()
+	local gpus = { gpu(0, 0), gpu(1, 1), gpu(2, 1000), gpu(3, 1001) }
+	local s = settings(function(x) x.NV_DEFAULT_GPU_COUNT_RESERVATION = 4 end)
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1
+	eq(grun(s, nil, gpus).gpus, "0,1,2,3")
+	eq(grun(s, "3", gpus).gpus, "3")
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = 0
+	denied(grun(s, "1", gpus), "GPU not available: 1 (memory used 1 MiB > 0)")
+	denied(grun(s, nil, gpus), "not enough free GPUs: wanted 4 (free: 0)")
+	eq(grun(s, "0", gpus).gpus, "0")
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = 1000
+	eq(grun(s, "2", gpus).gpus, "2")
+	denied(grun(s, "2,3", gpus), "GPU not available: 3 (memory used 1001 MiB > 1000)")
+	denied(grun(s, nil, gpus), "not enough free GPUs: wanted 4 (free: 0, 1, 2)")
+	-- a GPU both used and over the threshold: the container is named first
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = 0
+	denied(grun(s, "0", { gpu(0, 50, { { 1002, "b" } }) }), "GPU not available: 0 (in use by another container)")
+end)
+
+test("gpu: the default choice takes the least used: fewest containers, least memory, lowest index", function()
+	local gpus = {
+		gpu(0, 500, { { 1002, "b" } }),
+		gpu(1, 900),
+		gpu(2, 100, { { 1002, "b" }, { 1003, "c" } }),
+		gpu(3, 200),
+		gpu(4, 200),
+		gpu(5, 10, { { 1003, "d" } }),
+		gpu(6, 900),
+	}
+	local s = settings(function(x)
+		x.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = false
+		x.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1
+	end)
+	local function pick(n)
+		s.NV_DEFAULT_GPU_COUNT_RESERVATION = n
+		return grun(s, nil, gpus).gpus
+	end
+	eq(pick(1), "3")
+	eq(pick(2), "3,4")
+	eq(pick(3), "1,3,4")
+	eq(pick(4), "1,3,4,6")
+	eq(pick(5), "1,3,4,5,6")
+	eq(pick(6), "0,1,3,4,5,6")
+	eq(pick(7), "0,1,2,3,4,5,6")
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 8
+	denied(grun(s, nil, gpus), "not enough free GPUs: wanted 8 (free: 0, 1, 2, 3, 4, 5, 6)")
+	-- memory only breaks ties between equally used GPUs, and the order
+	-- host.gpus gives does not matter beyond the index
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 1
+	eq(grun(s, nil, { gpu(0, 7), gpu(1, 5), gpu(2, 5) }).gpus, "1")
+end)
+
+test("gpu: count 0 without NV_GPU: no GPU, host.gpus not asked, no GPU option", function()
+	local s = settings(function(x) x.NV_DEFAULT_GPU_COUNT_RESERVATION = 0 end)
+	local res, host = grun(s, nil)
+	eq(res.gpus, "")
+	eq(res.gpu_mode, "legacy")
+	eq(host.gpu_calls, {})
+	eq(opts(res), cat(NV_BASE, NV_TAIL))
+	-- NV_GPU still works
+	res, host = grun(s, "2")
+	eq(res.gpus, "2")
+	eq(#host.gpu_calls, 1)
+	for _, mode in ipairs({ "gpus", "runtime" }) do
+		s.NV_EXECUTOR_MODES["nvidia-docker"] = mode
+		res = grun(s, nil)
+		eq(res.gpu_mode, mode)
+		eq(opts(res), cat(NV_BASE, NV_TAIL), mode)
+	end
+end)
+
+test("gpu: each mode's output", function()
+	local s = settings()
+	-- legacy: nothing in the request (the C side gives NV_GPU to the executor)
+	local res = grun(s, "3,1")
+	eq(res.executor, "nvidia-docker")
+	eq(res.executor_path, "/usr/bin/nvidia-docker")
+	eq(res.gpus, "1,3")
+	eq(res.gpu_mode, "legacy")
+	eq(opts(res), cat(NV_BASE, NV_TAIL))
+	-- gpus: --gpus with the quoted CSV field docker expects
+	s.NV_EXECUTOR_MODES["nvidia-docker"] = "gpus"
+	res = grun(s, "3,1")
+	eq(res.gpu_mode, "gpus")
+	eq(res.gpus, "1,3")
+	eq(opts(res), cat(NV_BASE, { '--gpus="device=1,3"' }, NV_TAIL))
+	eq(res.request.options[#NV_BASE + 1], { name = "--gpus", value = '"device=1,3"' })
+	eq(opts(grun(s, nil))[#NV_BASE + 1], '--gpus="device=0"')
+	-- runtime
+	s.NV_EXECUTOR_MODES["nvidia-docker"] = "runtime"
+	res = grun(s, "3,1")
+	eq(res.gpu_mode, "runtime")
+	eq(opts(res), cat(NV_BASE, { "--runtime=nvidia", "--env=NVIDIA_VISIBLE_DEVICES=1,3" }, NV_TAIL))
+	-- an executor of any name, with its own ENV_VARS_EXT
+	s = settings(function(x)
+		x.EXECUTORS.gpu = "/usr/bin/docker"
+		x.NV_EXECUTOR_MODES.gpu = "gpus"
+		x.ENV_VARS_EXT.gpu = { "NVIDIA_DRIVER_CAPABILITIES=compute,utility" }
+	end)
+	res = grun(s, "4", nil, { "--tty", "true" }, { executor = "gpu" })
+	eq(res.executor, "gpu")
+	eq(opts(res), { "--tty=true", "--rm=true", "--volume=/home/alice:/home/alice", "--env=HOME=/home/alice",
+		"--env=NVIDIA_DRIVER_CAPABILITIES=compute,utility", '--gpus="device=4"', table.unpack(NV_TAIL) })
+end)
+
+test("gpu: executors without a mode have no GPU handling", function()
+	local s = settings()
+	local res, host = decide(s, run({}), { nv_gpu = "1,3" })
+	eq(res.action, "exec")
+	eq(res.gpus, "")
+	eq(res.gpu_mode, "")
+	eq(host.gpu_calls, {})
+	eq(opts(res), cat({ "--rm=true", "--volume=/home/alice:/home/alice" }, FORCED))
+	-- a malformed NV_GPU does not matter there either
+	eq(decide(s, run({}), { nv_gpu = "x" }).action, "exec")
+	-- a mode for a removed executor changes nothing
+	s.NV_EXECUTOR_MODES.gone = "gpus"
+	eq(decide(s, run({})).gpu_mode, "")
+	-- nvidia-docker without a mode is a plain executor
+	s.NV_EXECUTOR_MODES = {}
+	res, host = grun(s, "1")
+	eq(res.gpus, "")
+	eq(res.gpu_mode, "")
+	eq(host.gpu_calls, {})
+	eq(opts(res), cat(NV_BASE, NV_TAIL))
+end)
+
+test("gpu: --gpus and --runtime are never the user's with a GPU executor", function()
+	local s = settings(function(x)
+		x.ARGS_AVAILABLE.run = { "--gpus", "--runtime", { "-t", "--tty" } }
+	end)
+	for _, mode in ipairs({ "legacy", "gpus", "runtime" }) do
+		s.NV_EXECUTOR_MODES["nvidia-docker"] = mode
+		local res, host = grun(s, nil, nil, { "--gpus", "all" })
+		denied(res, "run option not allowed: --gpus=all (GPUs are reserved by userdocker with the executor"
+			.. " nvidia-docker: set NV_GPU=1,3 in your environment instead)")
+		eq(host.gpu_calls, {}, "denied before host.gpus")
+		denied(grun(s, "1", nil, { "--runtime", "nvidia" }), "run option not allowed: --runtime=nvidia (GPUs are", true)
+		denied(grun(s, "1", nil, { "--runtime", "runc" }), "run option not allowed: --runtime=runc (GPUs are", true)
+		denied(grun(s, nil, nil, { "--gpus", '"device=0,1,2"' }), "run option not allowed: --gpus=", true)
+	end
+	-- with a plain executor ARGS_AVAILABLE decides, as for any option
+	eq(opts(decide(s, run({ "--gpus", "all" })))[1], "--gpus=all")
+	s.ARGS_AVAILABLE.run = {}
+	denied(decide(s, run({ "--gpus", "all" })), "run option not allowed: --gpus=all (allowed: none)")
+end)
+
+test("gpu: --device with a GPU executor only with a value listed exactly", function()
+	local s = settings(function(x) x.ARGS_AVAILABLE.run = { "--device" } end)
+	denied(grun(s, nil, nil, { "--device", "/dev/nvidia3" }),
+		"run option not allowed: --device=/dev/nvidia3 (with the GPU executor nvidia-docker only the exact"
+		.. " --device values of the admin are allowed: GPUs are reserved by userdocker)")
+	denied(grun(s, nil, nil, { "--device", "/tmp/link-to-gpu:/dev/x" }), "only the exact --device values", true)
+	-- docker allows any device
+	eq(opts(decide(s, run({ "--device", "/dev/nvidia3" })))[1], "--device=/dev/nvidia3")
+	s.ARGS_AVAILABLE.run = { "--device=/dev/fuse" }
+	eq(opts(grun(s, nil, nil, { "--device", "/dev/fuse" }))[1], "--device=/dev/fuse")
+	denied(grun(s, nil, nil, { "--device", "/dev/nvidia0" }), "only the exact --device values", true)
+	s.ARGS_AVAILABLE.run = { "--device", "--device=/dev/fuse" }
+	eq(opts(grun(s, nil, nil, { "--device", "/dev/fuse" }))[1], "--device=/dev/fuse")
+	denied(grun(s, nil, nil, { "--device", "/dev/kvm" }), "only the exact --device values", true)
+	-- not listed at all: the usual message
+	s.ARGS_AVAILABLE.run = {}
+	denied(grun(s, nil, nil, { "--device", "/dev/fuse" }), "run option not allowed: --device=/dev/fuse (allowed: none)")
+end)
+
+test("gpu: ARGS_ALWAYS.run may not force --gpus or --runtime for a GPU executor", function()
+	local s = settings(function(x) x.ARGS_ALWAYS.run = { "--rm", "--runtime=nvidia" } end)
+	raises(function() grun(s, "1") end, "ARGS_ALWAYS.run: --runtime cannot be forced for the GPU executor"
+		.. " nvidia-docker: userdocker reserves its GPUs (NV_EXECUTOR_MODES)")
+	s.ARGS_ALWAYS.run = { "--gpus=all" }
+	raises(function() grun(s, "1") end, "ARGS_ALWAYS.run: --gpus cannot be forced")
+	-- for a plain executor it is the admin's choice
+	eq(opts(decide(s, run({})))[1], "--gpus=all")
+end)
+
+test("gpu: host.gpus is not asked before the other checks pass, nor for other subcommands", function()
+	local s = settings(function(x) x.ALLOWED_IMAGE_REGEXPS = { "^local/" } end)
+	local res, host = decide(s, run({}, { "evil/image" }), { executor = "nvidia-docker", nv_gpu = "1" })
+	denied(res, "image not allowed", true)
+	eq(host.gpu_calls, {})
+	res, host = grun(s, "1", nil, { "--volume", "/etc:/etc" })
+	denied(res, "mount not allowed", true)
+	eq(host.gpu_calls, {})
+	res, host = grun(s, "1", nil, { "--privileged", "true" })
+	denied(res, "run option not allowed: --privileged", true)
+	eq(host.gpu_calls, {})
+	for _, req in ipairs({ request("ps"), request("ps", { "--all", "true" }), request("images"),
+		request("pull", {}, { "local/x" }), request("version"), request("attach", {}, { "c1" }),
+		request("run", {}, {}, true), request("ps", {}, {}, true), { options = {}, args = {} } }) do
+		res, host = decide(s, req, { executor = "nvidia-docker", nv_gpu = "1" })
+		eq(host.gpu_calls, {}, show(req))
+		if res.action == "exec" then
+			eq(res.gpus, "", "gpus")
+			eq(res.gpu_mode, "", "gpu_mode")
+		end
+	end
+	res, host = decide(settings(function(x) x.ALLOWED_SUBCOMMANDS = { "ps" } end), run({}),
+		{ executor = "nvidia-docker", nv_gpu = "1" })
+	denied(res, "subcommand not allowed: run (allowed: ps)")
+	eq(host.gpu_calls, {})
+end)
+
+test("gpu: host.gpus failures and malformed answers are errors (fail closed)", function()
+	local s = settings()
+	raises(function() grun(s, "1", "nvidia-smi: /usr/bin/nvidia-smi: not found") end,
+		"nvidia-smi: /usr/bin/nvidia-smi: not found")
+	raises(function() grun(s, nil, "nvidia-smi: unexpected output") end, "nvidia-smi: unexpected output")
+	for _, case in ipairs({
+		{ 42, "host.gpus: a list expected" },
+		{ { [2] = gpu(0) }, "host.gpus: a list expected" },
+		{ { gpu(1), gpu(0) }, "host.gpus: GPU entry 2: indexes must be ascending and unique" },
+		{ { gpu(0), gpu(0) }, "host.gpus: GPU entry 2: indexes must be ascending and unique" },
+		{ { gpu(-1) }, "host.gpus: GPU entry 1: index must be a non-negative integer" },
+		{ { { index = "0", memory_used = 0, users = {} } }, "index must be a non-negative integer" },
+		{ { { index = 0.5, memory_used = 0, users = {} } }, "index must be a non-negative integer" },
+		{ { { index = 0, memory_used = -1, users = {} } }, "memory_used must be a non-negative integer" },
+		{ { { index = 0, memory_used = 1 } }, "host.gpus: GPU entry 1: users must be a list" },
+		{ { { index = 0, memory_used = 1, users = { { uid = "1001", id = cid("a") } } } },
+			"users[1].uid must be an integer" },
+		{ { { index = 0, memory_used = 1, users = { { uid = 1001, id = "abc" } } } },
+			"users[1].id must be a 64-digit container id" },
+		{ { { index = 0, memory_used = 1, users = { { uid = 1001, id = cid("A") } } } },
+			"users[1].id must be a 64-digit container id" },
+		{ { "x" }, "host.gpus: GPU entry 1: table expected" },
+	}) do
+		local host = new_host()
+		host.gpu_list = case[1]
+		raises(function() M.decide(s, run({}), { caller = ALICE, host = host, executor = "nvidia-docker" }) end,
+			case[2])
+	end
+	-- integral floats are integers
+	eq(grun(s, "1", { { index = 0.0, memory_used = 0.0, users = {} }, { index = 1.0, memory_used = 0, users = {} } }).gpus,
+		"1")
+	-- no host.gpus at all
+	local host = new_host()
+	host.gpus = nil
+	raises(function() M.decide(s, run({}), { caller = ALICE, host = host, executor = "nvidia-docker" }) end,
+		"host.gpus: not provided")
+	raises(function() grun(s, 1) end, "ctx.nv_gpu: string expected")
+end)
+
+--- A machine for the ps views: GPU 0 alice's, 1 free, 2 bob's and alice's,
+--- 3 busy by memory, 4 bob's.
+local PS_GPUS = {
+	gpu(0, 1200, { { 1001, "a" } }),
+	gpu(1, 0),
+	gpu(2, 300, { { 1002, "b" }, { 1001, "c" }, { 1002, "d" } }),
+	gpu(3, 40),
+	gpu(4, 5000, { { 1002, "e" } }),
+	gpu(5, 0),
+}
+
+test("gpu: ps --gpu-used lists used GPUs with their users' uids", function()
+	local res, host = decide(settings(), request("ps", { "--gpu-used", "true" }), { gpus = PS_GPUS })
+	eq(res.action, "print")
+	eq(res.text, "GPUs used by containers (users' uids):\n"
+		.. "GPU 0  1200 MiB  used by: 1001\n"
+		.. "GPU 2  300 MiB  used by: 1001, 1002\n"
+		.. "GPU 4  5000 MiB  used by: 1002\n")
+	eq(host.gpu_calls, { "/usr/bin/nvidia-smi" })
+	eq(decide(settings(), request("ps", { "--gpu-used", "true" }), { gpus = idle_gpus(2) }).text,
+		"GPUs used by containers (users' uids):\nnone\n")
+end)
+
+test("gpu: ps --gpu-used-mine lists the caller's GPUs with short container ids", function()
+	local res = decide(settings(), request("ps", { "--gpu-used-mine", "true" }), { gpus = PS_GPUS })
+	eq(res.text, "GPUs used by your containers:\n"
+		.. "GPU 0  1200 MiB  your containers: aaaaaaaaaaaa\n"
+		.. "GPU 2  300 MiB  your containers: cccccccccccc\n")
+	res = decide(settings(nil, BOB), request("ps", { "--gpu-used-mine", "true" }), { gpus = PS_GPUS, caller = BOB })
+	eq(res.text, "GPUs used by your containers:\n"
+		.. "GPU 2  300 MiB  your containers: bbbbbbbbbbbb, dddddddddddd\n"
+		.. "GPU 4  5000 MiB  your containers: eeeeeeeeeeee\n")
+	res = decide(settings(), request("ps", { "--gpu-used-mine", "true" }), { gpus = idle_gpus(1) })
+	eq(res.text, "GPUs used by your containers:\nnone\n")
+end)
+
+test("gpu: ps --gpu-free lists what a default reservation could take", function()
+	local s = settings()
+	eq(decide(s, request("ps", { "--gpu-free", "true" }), { gpus = PS_GPUS }).text,
+		"GPUs free for you (memory used):\nGPU 1  0 MiB\nGPU 5  0 MiB\n")
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1
+	eq(decide(s, request("ps", { "--gpu-free", "true" }), { gpus = PS_GPUS }).text,
+		"GPUs free for you (memory used):\nGPU 1  0 MiB\nGPU 3  40 MiB\nGPU 5  0 MiB\n")
+	s.NV_ALLOWED_GPUS = { 3, 4 }
+	eq(decide(s, request("ps", { "--gpu-free", "true" }), { gpus = PS_GPUS }).text,
+		"GPUs free for you (memory used):\nGPU 3  40 MiB\n")
+	s.NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION = false
+	eq(decide(s, request("ps", { "--gpu-free", "true" }), { gpus = PS_GPUS }).text,
+		"GPUs free for you (memory used):\nGPU 3  40 MiB\nGPU 4  5000 MiB\n")
+	s.NV_ALLOWED_GPUS = {}
+	eq(decide(s, request("ps", { "--gpu-free", "true" }), { gpus = PS_GPUS }).text,
+		"GPUs free for you (memory used):\nnone\n")
+end)
+
+test("gpu: ps views combine in a fixed order; false drops them; not in ARGS_AVAILABLE", function()
+	local s = settings(function(x) x.ARGS_AVAILABLE.ps = {} end)
+	local res, host = decide(s, request("ps", { "--gpu-free", "true", "--gpu-used", "true",
+		"--gpu-used-mine", "true" }), { gpus = PS_GPUS })
+	eq(res.action, "print")
+	contains(res.text, "GPUs used by containers (users' uids):\nGPU 0")
+	local used = res.text:find("GPUs used by containers", 1, true)
+	local mine = res.text:find("GPUs used by your containers", 1, true)
+	local free = res.text:find("GPUs free for you", 1, true)
+	assert(used < mine and mine < free, res.text)
+	eq(#host.gpu_calls, 1, "host.gpus asked once")
+	-- false: dropped, plain ps, no host.gpus
+	res, host = decide(s, request("ps", { "--gpu-used", "false", "--gpu-free", "false" }))
+	eq(res.action, "exec")
+	eq(opts(res), { "--filter=label=userdocker.owner.uid=1001" })
+	eq(host.gpu_calls, {})
+	-- the last value counts
+	res = decide(s, request("ps", { "--gpu-used", "true", "--gpu-used", "false" }))
+	eq(res.action, "exec")
+	eq(decide(s, request("ps", { "--gpu-used", "false", "--gpu-used", "true" })).action, "print")
+	denied(decide(s, request("ps", { "--gpu-used", "yes" })), "option malformed: --gpu-used=yes")
+	-- the other options are still checked
+	res, host = decide(s, request("ps", { "--gpu-used", "true", "--all", "true" }))
+	denied(res, "ps option not allowed: --all (allowed: none)")
+	eq(host.gpu_calls, {})
+	-- ps must be allowed
+	res, host = decide(settings(function(x) x.ALLOWED_SUBCOMMANDS = { "run" } end),
+		request("ps", { "--gpu-free", "true" }))
+	denied(res, "subcommand not allowed: ps (allowed: run)")
+	eq(host.gpu_calls, {})
+	-- a failing nvidia-smi is an error
+	raises(function() decide(s, request("ps", { "--gpu-free", "true" }), { gpus = "nvidia-smi failed" }) end,
+		"nvidia-smi failed")
+	-- only under ps: run has no such option
+	denied(decide(s, run({ "--gpu-used", "true" })), "run option not allowed: --gpu-used", true)
+end)
+
+test("gpu: help explains NV_GPU and the limits when a GPU executor exists", function()
+	local s = settings()
+	local t = decide(s, request("run", {}, {}, true)).text
+	for _, w in ipairs({ "GPUs (with --executor nvidia-docker):", "NV_GPU=1,3 userdocker --executor nvidia-docker run",
+		"Without NV_GPU you get 1 free GPU, the least used first.", "GPUs you may use: all",
+		"GPUs per container: no limit", "A GPU a container uses is not given to another one.\n",
+		"A GPU only your own containers use is yours to share: name it in NV_GPU.",
+		"A GPU with more than 0 MiB of memory in use is busy.", "--gpus, --runtime",
+		"userdocker ps --gpu-free, --gpu-used, --gpu-used-mine", "NVIDIA_DRIVER_CAPABILITIES" }) do
+		contains(t, w)
+	end
+	contains(decide(s, request("ps", {}, {}, true)).text, "  --gpu-used-mine")
+	s.NV_ALLOWED_GPUS = { 0, 2 }
+	s.NV_MAX_GPU_COUNT_RESERVATION = 2
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 0
+	s.NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED = -1
+	s.NV_ALLOW_OWN_GPU_REUSE = false
+	s.EXECUTOR_DEFAULT = "nvidia-docker"
+	t = decide(s, request("run", {}, {}, true)).text
+	for _, w in ipairs({ "GPUs (with --executor nvidia-docker (the default)):", "Without NV_GPU the container gets no GPU.",
+		"GPUs you may use: 0, 2", "GPUs per container: at most 2", "A GPU a container uses is not given to another one.\n" }) do
+		contains(t, w)
+	end
+	lacks(t, "MiB of memory")
+	lacks(t, "yours to share")
+	s.NV_DEFAULT_GPU_COUNT_RESERVATION = 2
+	contains(decide(s, request("run", {}, {}, true)).text, "Without NV_GPU you get 2 free GPUs")
+	-- no GPU executor: no GPU help
+	s = settings(function(x) x.EXECUTORS = { docker = "/usr/bin/docker" } end)
+	lacks(decide(s, request("run", {}, {}, true)).text, "NV_GPU=1,3")
+	lacks(decide(s, request("ps", {}, {}, true)).text, "--gpu-")
+end)
+
+test("gpu: debug notes the GPU decision", function()
+	local res, host = grun(settings(), "1,3", nil, nil, { debug = true })
+	eq(res.action, "exec")
+	local all = table.concat(host.logs, "\n")
+	contains(all, "debug: GPUs: 8 found by /usr/bin/nvidia-smi")
+	contains(all, "debug: GPUs: NV_GPU=1,3 reserved")
+	contains(all, "debug: GPUs: 1,3 (mode legacy)")
+	res, host = decide(settings(), run({}), { debug = true, nv_gpu = "0" })
+	contains(table.concat(host.logs, "\n"), "debug: NV_GPU ignored: the executor docker has no GPU mode")
 end)
 
 -- ===================================================================

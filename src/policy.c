@@ -374,13 +374,51 @@ static int pcall_msg(lua_State *L, int nargs, int nres)
 	return rc == LUA_OK ? 0 : -1;
 }
 
+/*
+ * Lua cuts chunk names to LUA_IDSIZE (60) characters in messages, so a
+ * chunk is named by its path below the config or data directory and
+ * messages get the directory back (lua_msg) before they are shown.
+ */
+static const char *short_name(const char *path)
+{
+	static const char *const dirs[] = { SYSCONFDIR "/userdocker/", PKGDATADIR "/" };
+	size_t i;
+
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+			return path + strlen(dirs[i]);
+	return path;
+}
+
+/* The message on top of the stack with every short chunk name made whole. */
+static const char *lua_msg(lua_State *L)
+{
+	const struct ud_files *files = ps.job->files;
+	const char *msg = lua_tostring(L, -1);
+	size_t i;
+
+	if (!msg)
+		return "(error object is not a string)";
+	for (i = 0; i <= files->nconfigs; i++) {
+		const struct ud_file *f = i < files->nconfigs ? &files->configs[i] : &files->engine;
+		const char *s = short_name(f->path);
+		size_t len = strlen(s);
+
+		if (s != f->path && strncmp(msg, s, len) == 0 && msg[len] == ':') {
+			lua_pushfstring(L, "%s%s", f->path, msg + len);
+			return lua_tostring(L, -1);
+		}
+	}
+	return msg;
+}
+
 static int load_chunk(lua_State *L, const struct ud_file *f, struct ud_err *err)
 {
 	char name[PATH_MAX + 2];
 
-	snprintf(name, sizeof name, "@%s", f->path);
+	snprintf(name, sizeof name, "@%s", short_name(f->path));
 	if (luaL_loadbufferx(L, f->text, f->len, name, "t") != LUA_OK)
-		return ud_fail(err, UD_EX_CONFIG, "%s", lua_tostring(L, -1));
+		return ud_fail(err, UD_EX_CONFIG, "%s", lua_msg(L));
 	return 0;
 }
 
@@ -650,12 +688,12 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 				       lua_tostring(L, -1));
 		lua_setupvalue(L, -2, 1);
 		if (pcall_msg(L, 0, 0))
-			return ud_fail(err, UD_EX_CONFIG, "%s", lua_tostring(L, -1));
+			return ud_fail(err, UD_EX_CONFIG, "%s", lua_msg(L));
 	}
 	lua_getfield(L, 1, "validate");
 	lua_pushvalue(L, 2);
 	if (pcall_msg(L, 1, 0))
-		return ud_fail(err, UD_EX_CONFIG, "invalid settings: %s", lua_tostring(L, -1));
+		return ud_fail(err, UD_EX_CONFIG, "invalid settings: %s", lua_msg(L));
 	lua_getfield(L, 2, "DOCKER_SOCKET");
 	lua_setfield(L, LUA_REGISTRYINDEX, "userdocker.socket");
 	lvl = field_str(L, 2, "LOGLVL");
@@ -676,7 +714,7 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	push_request(L, job->req);
 	push_ctx(L, job);
 	if (pcall_msg(L, 3, 1))
-		return ud_fail(err, UD_EX_CONFIG, "policy failed: %s", lua_tostring(L, -1));
+		return ud_fail(err, UD_EX_CONFIG, "policy failed: %s", lua_msg(L));
 	if (!lua_istable(L, -1))
 		return ud_fail(err, UD_EX_SOFTWARE, "policy engine: decide returned no table");
 	return to_message(L, job, 2, out, n, fds, nfds, err);

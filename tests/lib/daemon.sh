@@ -5,6 +5,7 @@
 #                     socket, pidfile, config file and log in a fresh
 #                     directory; wait until it answers; import the test
 #                     images; export UD_SOCK, UD_DOCKER, UD_DAEMON_DIR
+#                     (UD_DOCKERD_FLAGS: extra dockerd options, e.g. --debug)
 #   ud_daemon_stop    remove its containers, stop it (and its containerd
 #                     and shims), unmount what it left, delete its
 #                     directory; safe to call twice, and after a failed start
@@ -161,7 +162,7 @@ ud_daemon_start() {
 			--cgroup-parent "/$UD_DAEMON_CGROUP" \
 			--containerd-namespace userdocker-test \
 			--containerd-plugins-namespace userdocker-test-plugins \
-			"${ctd[@]}" \
+			"${ctd[@]}" ${UD_DOCKERD_FLAGS:-} \
 			</dev/null >"$d/dockerd.log" 2>&1
 	) &
 	UD_DAEMON_PID=$!

@@ -531,8 +531,11 @@ int request_add_opt(struct ud_request *req, const struct ud_flag *flag,
 						 canon->canonical) != 0)
 		return ud_fail(err, UD_EX_SOFTWARE, "flag %s is not in the table",
 			       disp(&d, flag->name));
-	if (!cmd_info(canon->cmd) ||
-	    (req->subcmd && strcmp(canon->cmd, req->subcmd) != 0))
+	if (!cmd_info(canon->cmd))
+		return ud_fail(err, UD_EX_SOFTWARE,
+			       "flag %s of %s cannot be in a request",
+			       canon->name, canon->cmd);
+	if (req->subcmd && strcmp(canon->cmd, req->subcmd) != 0)
 		return ud_fail(err, UD_EX_SOFTWARE, "flag %s is not a %s flag",
 			       canon->name, req->subcmd);
 	if (canon_value(flag, value, &v, err) < 0)

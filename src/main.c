@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (caller_identify(&caller, &err) || caller_become_root(&err) ||
-	    config_load(&caller, &files, &err))
+	    pam_account(&caller, &err) || config_load(&caller, &files, &err))
 		goto fail;
 	if (cli.docker_argc > 0) {
 		if (argv_parse(cli.docker_argc, cli.docker_argv, &req, &err) ||

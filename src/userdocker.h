@@ -88,6 +88,9 @@ int cli_parse(int argc, char **argv, struct ud_cli *cli, struct ud_err *err);
 int caller_identify(struct ud_caller *c, struct ud_err *err);
 int caller_become_root(struct ud_err *err);
 
+/* pam.c */
+int pam_account(const struct ud_caller *c, struct ud_err *err);
+
 /* config.c */
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err);
 int trusted_dir(const char *path, struct ud_err *err);

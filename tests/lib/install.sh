@@ -11,7 +11,9 @@
 #                              test daemon's DOCKER_SOCKET and the docker
 #                              EXECUTORS line, then LUA
 #   ud_config_file REL 'LUA'   write $UD_ETC/REL (group/..., user/..., ...)
-#   reset_config               back to the base config: ud_config '' and no
+#   ud_pam_service 'RULES'     the test build's PAM service file
+#                              (/etc/pam.d/$UD_PAM_SERVICE)
+#   reset_config               back to the base config: pam_permit, ud_config '' and no
 #                              group/gid/user/uid files
 #
 # The prefix lives under $UD_TEST_BASE (default /var/lib/userdocker-test),
@@ -29,6 +31,9 @@ UD_PREFIX='' UD_BIN='' UD_ETC='' UD_CONFIG='' UD_BUILD_DIR=''
 # that text is reported on line N + UD_CONFIG_PRELUDE_LINES of config.lua.
 UD_CONFIG_PRELUDE_LINES=2
 UD_EXECUTOR=/usr/bin/docker
+# The PAM service the test build checks accounts with (configure
+# --with-pam-service); one per machine, like the test users.
+UD_PAM_SERVICE=${UD_PAM_SERVICE:-userdocker-itest}
 
 # Every directory from PATH up to / must be root-owned and not writable by
 # group or other.
@@ -74,7 +79,8 @@ ud_install() {
 		cd "$UD_BUILD_DIR/src"
 		[ -x configure ] || autoreconf -fi
 		# shellcheck disable=SC2086 # UD_CONFIGURE_FLAGS is a word list
-		./configure --prefix="$UD_PREFIX" --sysconfdir="$UD_PREFIX/etc" ${UD_CONFIGURE_FLAGS:-}
+		./configure --prefix="$UD_PREFIX" --sysconfdir="$UD_PREFIX/etc" \
+			--with-pam-service="$UD_PAM_SERVICE" ${UD_CONFIGURE_FLAGS:-}
 		make clean
 		make -j2
 		make install
@@ -86,12 +92,21 @@ ud_install() {
 		return 1
 	fi
 	mkdir -p "$UD_ETC" && chmod 0755 "$UD_PREFIX/etc" "$UD_ETC"
+	ud_pam_service 'account required pam_permit.so' || return 1
 	UD_INSTALL_SECONDS=$(($(date +%s) - t0))
 	export UD_INSTALL_SECONDS
 }
 
+# PAM reads /etc/pam.d only: the tests' own service lives there while
+# they run.  ud_pam_service 'LINES' replaces its rules.
+ud_pam_service() {
+	_ud_write_root_file "/etc/pam.d/$UD_PAM_SERVICE" "# written by the userdocker tests
+$1"
+}
+
 ud_install_cleanup() {
 	local d
+	rm -f "/etc/pam.d/$UD_PAM_SERVICE"
 	for d in "$UD_PREFIX" "$UD_BUILD_DIR"; do
 		case $d in
 		"$UD_TEST_BASE"/run.* | "$UD_TEST_BASE"/build.*)
@@ -143,5 +158,6 @@ reset_config() {
 		rm -rf "${UD_ETC:?}/$d"
 	done
 	chown root:root "$UD_ETC" && chmod 0755 "$UD_ETC"
+	ud_pam_service 'account required pam_permit.so'
 	ud_config ''
 }

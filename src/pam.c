@@ -1,0 +1,47 @@
+/*
+ * pam.c - stage 3: the PAM account check, before anything else is read.
+ * Admins decide who may use userdocker with their usual modules
+ * (pam_access, pam_listfile, pam_succeed_if, pam_time) in the service
+ * UD_PAM_SERVICE.  Nothing is asked of the user: the conversation refuses
+ * every prompt, so only account-type decisions are possible.
+ */
+#include <security/pam_appl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "userdocker.h"
+
+static int no_prompts(int n, const struct pam_message **msg, struct pam_response **resp,
+		      void *data)
+{
+	(void)n;
+	(void)msg;
+	(void)data;
+	*resp = NULL;
+	return PAM_CONV_ERR;
+}
+
+int pam_account(const struct ud_caller *c, struct ud_err *err)
+{
+	struct pam_conv conv = { no_prompts, NULL };
+	pam_handle_t *ph = NULL;
+	int rc;
+
+	rc = pam_start(UD_PAM_SERVICE, c->user_name, &conv, &ph);
+	if (rc != PAM_SUCCESS)
+		return ud_fail(err, UD_EX_SOFTWARE, "PAM: cannot start service %s: %s", UD_PAM_SERVICE,
+			       pam_strerror(ph, rc));
+	if (strcmp(c->tty, "unknown") != 0)
+		pam_set_item(ph, PAM_TTY, c->tty);
+	pam_set_item(ph, PAM_RUSER, c->user_name);
+	rc = pam_acct_mgmt(ph, PAM_SILENT);
+	if (rc != PAM_SUCCESS) {
+		ud_fail(err, UD_EX_DENIED, "access denied by PAM (service %s): %s", UD_PAM_SERVICE,
+			pam_strerror(ph, rc));
+		pam_end(ph, rc);
+		return -1;
+	}
+	pam_end(ph, PAM_SUCCESS | PAM_DATA_SILENT);
+	return 0;
+}

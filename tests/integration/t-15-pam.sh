@@ -3,9 +3,7 @@
 
 ud_pam_service 'account required pam_succeed_if.so quiet user notin udt-bob
 account required pam_permit.so'
-ud_config 'ARGS_ALWAYS.run = {}'
-
-ud_as udt-alice run --rm local/busybox id -u
+ud_as udt-alice run local/busybox id -u
 is "$RUN_STATUS" 0 "pam: an allowed user runs"
 is "$RUN_OUT" "$(id -u udt-alice)" "pam: the allowed user's container ran as them"
 

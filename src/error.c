@@ -9,6 +9,9 @@
 #include "error.h"
 
 static int vfail(struct ud_err *err, int code, int errnum, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail(struct ud_err *err, int code, int errnum, const char *fmt,
 		 va_list ap)
 {
 	int n;

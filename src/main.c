@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	struct ud_job job = { &cli, &caller, &files, &env, &req };
 	char **cmd = NULL;
 	char *line;
+	struct ud_audit audit = { &caller, argv + 1, argc - 1, NULL, NULL, -1, NULL };
 
 	if (harden(argc, argv, &env, &err) || cli_parse(argc, argv, &cli, &err))
 		goto fail_early;
@@ -80,6 +81,10 @@ int main(int argc, char **argv)
 	if (sandbox_evaluate(&job, &verdict, &err))
 		goto fail;
 	if (verdict.action == ACT_PRINT) {
+		audit.decision = "allowed";
+		audit.reason = "information printed by userdocker";
+		audit.status = 0;
+		audit_log(&audit);
 		fputs(verdict.message, stdout);
 		if (verdict.message[0] && verdict.message[strlen(verdict.message) - 1] != '\n')
 			putchar('\n');
@@ -102,14 +107,18 @@ int main(int argc, char **argv)
 		ud_fail(&err, UD_EX_OSERR, "out of memory");
 		goto fail;
 	}
+	audit.command = cmd;
 	if (cli.dry_run) {
-		audit_log(&caller, &cli, "dry-run", line);
+		audit.decision = "dry-run";
+		audit.status = 0;
+		audit_log(&audit);
 		printf("%s\n", line);
 		return 0;
 	}
 	if (cli.debug)
 		fprintf(stderr, "userdocker: debug: executing: %s\n", line);
-	audit_log(&caller, &cli, "allowed", line);
+	audit.decision = "allowed";
+	audit_log(&audit);
 	if (strcmp(verdict.req.subcmd, "load") == 0 && verdict.nfds == 1) {
 		/* load --input FILE, opened by the caller: docker reads stdin. */
 		if (dup2(verdict.fds[0], 0) < 0) {
@@ -135,7 +144,10 @@ int main(int argc, char **argv)
 	execute(&env, &verdict, cmd, &stage, &err);
 	mounts_unstage(&stage);
 fail:
-	audit_log(&caller, &cli, err.code == UD_EX_DENIED ? "denied" : "error", err.msg);
+	audit.decision = err.code == UD_EX_DENIED ? "denied" : "error";
+	audit.reason = err.msg;
+	audit.status = err.code;
+	audit_log(&audit);
 fail_early:
 	fprintf(stderr, "userdocker: %s\n", err.msg);
 	return err.code;

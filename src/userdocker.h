@@ -136,8 +136,20 @@ int execute(const struct ud_env *env, struct ud_verdict *v,
 	    char **argv, struct ud_stage *st, struct ud_err *err);
 char *shell_quote_argv(char *const *argv);
 
-/* audit.c */
-void audit_log(const struct ud_caller *c, const struct ud_cli *cli,
-	       const char *decision, const char *detail);
+/* text.c */
+int utf8_valid(const char *s, size_t n);
+char *utf8_sanitize(const char *s); /* invalid bytes become \xNN; malloc'd */
+
+/* audit.c: one record per decision, to syslog and the JSON-lines file */
+struct ud_audit {
+	const struct ud_caller *caller;
+	char **argv;          /* what the user typed */
+	int argc;
+	const char *decision; /* "allowed", "dry-run", "denied", "error" */
+	const char *reason;   /* the rule or error, for denied/error */
+	int status;           /* our exit status, or -1 when docker runs */
+	char **command;       /* what runs, or NULL */
+};
+void audit_log(const struct ud_audit *a);
 
 #endif

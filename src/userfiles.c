@@ -42,42 +42,6 @@ static int kv_push(struct kv_list *l, char *s, struct ud_err *err)
 	return 0;
 }
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len, k;
-		unsigned long cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07;
-		else
-			return 0;
-		if (i + len > n)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 /* Read a whole file as the caller, bounded. */
 static char *slurp(const char *path, size_t *len, struct ud_err *err)
 {
@@ -144,7 +108,7 @@ static int parse_kv_file(const char *path, const struct ud_env *env, struct kv_l
 		if (llen && line[llen - 1] == '\r')
 			llen--;
 		line[llen] = '\0';
-		if (memchr(line, '\0', llen) || !utf8_valid((unsigned char *)line, llen)) {
+		if (memchr(line, '\0', llen) || !utf8_valid(line, llen)) {
 			free(buf);
 			return ud_fail(err, UD_EX_USAGE, "%s contains invalid utf8 bytes at line %zu",
 				       path, lineno);

@@ -34,6 +34,9 @@ UD_EXECUTOR=/usr/bin/docker
 # The PAM service the test build checks accounts with (configure
 # --with-pam-service); one per machine, like the test users.
 UD_PAM_SERVICE=${UD_PAM_SERVICE:-userdocker-itest}
+# The test build sends its audit records here (configure
+# --with-syslog-socket); t-80-audit binds a listener on it.
+UD_SYSLOG_SOCKET=${UD_SYSLOG_SOCKET:-/run/userdocker-itest-syslog.sock}
 
 # Every directory from PATH up to / must be root-owned and not writable by
 # group or other.
@@ -80,7 +83,8 @@ ud_install() {
 		[ -x configure ] || autoreconf -fi
 		# shellcheck disable=SC2086 # UD_CONFIGURE_FLAGS is a word list
 		./configure --prefix="$UD_PREFIX" --sysconfdir="$UD_PREFIX/etc" \
-			--with-pam-service="$UD_PAM_SERVICE" ${UD_CONFIGURE_FLAGS:-}
+			--with-pam-service="$UD_PAM_SERVICE" \
+			--with-syslog-socket="$UD_SYSLOG_SOCKET" ${UD_CONFIGURE_FLAGS:-}
 		make clean
 		make -j2
 		make install

@@ -463,6 +463,56 @@ function M.config_env(settings, caller)
 	})
 end
 
+--- Hook tables registered by policy.d files, per settings table, in the
+--- order the files were loaded.
+local HOOKS = setmetatable({}, { __mode = "k" })
+
+--- The _ENV of a policy.d file: a config file's environment plus its own
+--- `hooks` table (hooks.run = function(request, caller) ... end, one per
+--- subcommand, or hooks.any for all) and `deny(message)` to refuse.
+function M.policy_env(settings, caller)
+	local base = M.config_env(settings, caller)
+	local hooks = {}
+	local list = HOOKS[settings] or {}
+	HOOKS[settings] = list
+	list[#list + 1] = hooks
+	local own = {
+		hooks = hooks,
+		deny = function(msg)
+			if type(msg) ~= "string" or msg == "" then error("deny: a message is required", 2) end
+			error(setmetatable({ message = printable(msg) }, M._DENY), 0)
+		end,
+	}
+	return setmetatable({}, {
+		__index = function(_, k)
+			local v = own[k]
+			if v ~= nil then return v end
+			return base[k]
+		end,
+		__newindex = function(_, k, v)
+			if own[k] ~= nil then error(k .. " cannot be replaced", 2) end
+			base[k] = v
+		end,
+		__metatable = false,
+	})
+end
+
+--- Runs the policy.d hooks on an approved request, in load order; a hook
+--- may edit request.options/args in place, or refuse with deny().
+local function run_hooks(settings, request, caller)
+	for i, hooks in ipairs(HOOKS[settings] or {}) do
+		for _, name in ipairs({ "any", request.subcommand }) do
+			local f = rawget(hooks, name)
+			if f ~= nil then
+				if type(f) ~= "function" then
+					error(sformat("policy.d file %d: hooks.%s must be a function", i, name), 0)
+				end
+				f(request, caller)
+			end
+		end
+	end
+end
+
 -- ===================================================================
 -- Validation (admin mistakes; every message starts with the setting)
 -- ===================================================================
@@ -825,6 +875,7 @@ end
 
 -- Marks a table error as a refusal of the request (not a policy failure).
 local DENY = {}
+M._DENY = DENY
 
 --- Refuses the request: "<what> not allowed: <value> (<what is allowed>)".
 local function deny(fmt, ...)
@@ -2253,6 +2304,8 @@ end
 local function check_request(req)
 	if type(req) ~= "table" then error("request: table expected", 0) end
 	local options, args = req.options or {}, req.args or {}
+	if type(options) ~= "table" then error("request: options must be a table", 0) end
+	if type(args) ~= "table" then error("request: args must be a table", 0) end
 	for i, o in ipairs(options) do
 		if type(o) ~= "table" or type(o.name) ~= "string" or type(o.value) ~= "string" then
 			error(sformat("request: options[%d] must be { name = string, value = string }", i), 0)
@@ -2287,10 +2340,13 @@ local function decide(settings, req, ctx)
 	end
 	local options, args, text = (DECIDERS[sub] or decide_plain)(st, req, ctx)
 	if text then return { action = "print", text = text } end
+	local out = { subcommand = sub, options = options, args = args, help = false }
+	run_hooks(settings, out, st.caller)
+	out = check_request(out)
+	out.subcommand = sub
 	return {
 		action = "exec", executor = st.executor, executor_path = st.executor_path,
-		request = { subcommand = sub, options = options, args = args, help = false },
-		gpus = st.gpus or "", gpu_mode = st.gpu_mode or "",
+		request = out, gpus = st.gpus or "", gpu_mode = st.gpu_mode or "",
 	}
 end
 

@@ -259,6 +259,55 @@ int trusted_program(const char *path, const char *what, struct ud_err *err)
 	return trusted_dir(dir, err);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* policy.d/\*.lua in lexical order, after every settings file. */
+static int add_policy_dir(struct ud_files *f, const char *dir, struct ud_err *err)
+{
+	char *names[UD_MAX_CONFIG_FILES];
+	size_t n = 0, i, before = f->nconfigs;
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : ud_fail_errno(err, UD_EX_CONFIG, "cannot read %s", dir);
+	if (trusted_dir(dir, err)) {
+		closedir(d);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".lua") != 0)
+			continue;
+		if (n >= UD_MAX_CONFIG_FILES || !(names[n] = strdup(de->d_name))) {
+			rc = ud_fail(err, UD_EX_CONFIG, "too many files in %s", dir);
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof names[0], cmp_str);
+	for (i = 0; i < n && rc == 0; i++) {
+		char path[PATH_MAX];
+
+		if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path)
+			rc = ud_fail(err, UD_EX_CONFIG, "path too long: %s/%s", dir, names[i]);
+		else
+			rc = add_file(f, path, err);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	f->npolicies = f->nconfigs - before;
+	f->nconfigs = before;
+	return rc;
+}
+
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err)
 {
 	const char *base = SYSCONFDIR "/userdocker";
@@ -303,5 +352,8 @@ int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *er
 	if (strchr(c->user_name, '/') == NULL && add_file(f, path, err))
 		return -1;
 	snprintf(path, sizeof path, "%s/uid/config_%u.lua", base, (unsigned)c->uid);
-	return add_file(f, path, err);
+	if (add_file(f, path, err))
+		return -1;
+	snprintf(path, sizeof path, "%s/policy.d", base);
+	return add_policy_dir(f, path, err);
 }

@@ -399,8 +399,10 @@ static const char *lua_msg(lua_State *L)
 
 	if (!msg)
 		return "(error object is not a string)";
-	for (i = 0; i <= files->nconfigs; i++) {
-		const struct ud_file *f = i < files->nconfigs ? &files->configs[i] : &files->engine;
+	size_t nfiles = files->nconfigs + files->npolicies;
+
+	for (i = 0; i <= nfiles; i++) {
+		const struct ud_file *f = i < nfiles ? &files->configs[i] : &files->engine;
 		const char *s = short_name(f->path);
 		size_t len = strlen(s);
 
@@ -651,8 +653,9 @@ static void debug_files(const struct ud_job *job)
 	if (job->files->config_dir_missing || job->files->nconfigs == 0)
 		fprintf(stderr, "userdocker: debug: no config files found in %s/userdocker: using built-in defaults\n",
 			SYSCONFDIR);
-	for (i = 0; i < job->files->nconfigs; i++)
-		fprintf(stderr, "userdocker: debug: config file loaded: %s\n",
+	for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++)
+		fprintf(stderr, "userdocker: debug: %s loaded: %s\n",
+			i < job->files->nconfigs ? "config file" : "policy file",
 			job->files->configs[i].path);
 }
 
@@ -677,10 +680,10 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 		return ud_fail(err, UD_EX_SOFTWARE, "policy engine: defaults: %s",
 			       lua_isstring(L, -1) ? lua_tostring(L, -1) : "not a table");
 	/* 2: settings */
-	for (i = 0; i < job->files->nconfigs; i++) {
+	for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++) {
 		if (load_chunk(L, &job->files->configs[i], err))
 			return -1;
-		lua_getfield(L, 1, "config_env");
+		lua_getfield(L, 1, i < job->files->nconfigs ? "config_env" : "policy_env");
 		lua_pushvalue(L, 2);
 		push_caller(L, job->caller);
 		if (pcall_msg(L, 2, 1))

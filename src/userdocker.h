@@ -55,7 +55,8 @@ struct ud_file {
 struct ud_files {
 	struct ud_file engine;                     /* $pkgdatadir/engine.lua */
 	struct ud_file configs[UD_MAX_CONFIG_FILES];
-	size_t nconfigs;
+	size_t nconfigs;      /* configs[0..nconfigs): settings files */
+	size_t npolicies;     /* then configs[nconfigs..+npolicies): policy.d */
 	int config_dir_missing;
 };
 

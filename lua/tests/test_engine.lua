@@ -2457,5 +2457,57 @@ test("host failures inside decide propagate as errors (fail closed)", function()
 	raises(function() M.decide(s, run({}), { caller = ALICE, host = host }) end, "resolver crashed")
 end)
 
+-- ===================================================================
+-- policy.d hooks
+-- ===================================================================
+
+test("policy.d: a hook can refuse with its own message", function()
+	local s = settings()
+	assert(run_config(M.policy_env(s, ALICE), [[
+hooks.run = function(request, caller)
+	for _, o in ipairs(request.options) do
+		if o.name == "--name" then return end
+	end
+	deny("every container needs a --name here (uid " .. caller.uid .. ")")
+end
+]], "policy.d/10-name.lua"))
+	denied(decide(s, request("run", {}, { "local/busybox" })),
+		"every container needs a --name here (uid 1001)")
+end)
+
+test("policy.d: hooks edit the approved request in place, in load order, any before the subcommand", function()
+	local s = settings()
+	assert(run_config(M.policy_env(s, ALICE), [[
+hooks.any = function(r) r.args[#r.args + 1] = "any" end
+hooks.run = function(r) r.options[#r.options + 1] = { name = "--shm-size", value = "1g" } end
+]], "policy.d/10-a.lua"))
+	assert(run_config(M.policy_env(s, ALICE), [[
+hooks.run = function(r) r.args[#r.args + 1] = "second" end
+]], "policy.d/20-b.lua"))
+	local res = decide(s, request("run", {}, { "local/busybox", "echo" }))
+	eq(res.request.args, { "local/busybox:latest", "echo", "any", "second" })
+	eq(opts(res)[#opts(res)], "--shm-size=1g")
+	-- other subcommands only get hooks.any
+	eq(decide(s, request("ps", {})).request.args, { "any" })
+end)
+
+test("policy.d: hooks and deny cannot be replaced; a broken hook fails closed", function()
+	local s = settings()
+	local ok, err = run_config(M.policy_env(s, ALICE), "hooks = {}", "policy.d/x.lua")
+	assert(not ok and err:find("hooks cannot be replaced", 1, true), tostring(err))
+	s = settings()
+	assert(run_config(M.policy_env(s, ALICE), "hooks.run = 42", "policy.d/y.lua"))
+	raises(function() decide(s, request("run", {}, { "local/busybox" })) end, "hooks.run must be a function")
+	s = settings()
+	assert(run_config(M.policy_env(s, ALICE), "hooks.run = function(r) r.options = 7 end", "policy.d/z.lua"))
+	raises(function() decide(s, request("run", {}, { "local/busybox" })) end, "request")
+end)
+
+test("policy.d: files still read and write settings like config files", function()
+	local s = settings()
+	assert(run_config(M.policy_env(s, ALICE), 'RUN_PULL = "never"\nassert(user_name == "alice")', "policy.d/p.lua"))
+	eq(s.RUN_PULL, "never")
+end)
+
 print("1.." .. count)
 os.exit(failures == 0 and 0 or 1)

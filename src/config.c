@@ -31,12 +31,23 @@
 #define PKGDATADIR "/usr/share/userdocker"
 #endif
 
+#ifdef UD_POLICY_TOOL
+/* Only in userdocker-policy (never setuid): `test DIR` reads an admin's
+ * fixture tree, which need not belong to root. */
+int ud_trust_relaxed;
+#define TRUST_RELAXED ud_trust_relaxed
+#else
+#define TRUST_RELAXED 0
+#endif
+
 static int check_owner_mode(const char *path, const struct stat *st, int want_dir,
 			    struct ud_err *err)
 {
 	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
 		return ud_fail(err, UD_EX_CONFIG, "refusing %s: not a %s", path,
 			       want_dir ? "directory" : "regular file");
+	if (TRUST_RELAXED)
+		return 0;
 	if (st->st_uid != 0)
 		return ud_fail(err, UD_EX_CONFIG, "refusing %s: owned by uid %u, not root",
 			       path, (unsigned)st->st_uid);
@@ -61,7 +72,7 @@ int trusted_dir(const char *path, struct ud_err *err)
 
 		if (lstat(buf, &st))
 			return ud_fail_errno(err, UD_EX_CONFIG, "cannot check %s", buf);
-		if (S_ISLNK(st.st_mode))
+		if (S_ISLNK(st.st_mode) && !TRUST_RELAXED)
 			return ud_fail(err, UD_EX_CONFIG, "refusing %s: a symbolic link", buf);
 		if (check_owner_mode(buf, &st, 1, err))
 			return -1;
@@ -310,13 +321,19 @@ static int add_policy_dir(struct ud_files *f, const char *dir, struct ud_err *er
 
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err)
 {
-	const char *base = SYSCONFDIR "/userdocker";
+	return config_load_from(SYSCONFDIR "/userdocker", c, f, err);
+}
+
+int config_load_from(const char *base, const struct ud_caller *c, struct ud_files *f,
+		     struct ud_err *err)
+{
 	char path[PATH_MAX];
 	char **gids;
 	struct stat st;
 	size_t i;
 	int r;
 
+	snprintf(f->base, sizeof f->base, "%s", base);
 	if (trusted_read(PKGDATADIR "/engine.lua", &f->engine, 0, err))
 		return -1;
 	if (stat(base, &st) && errno == ENOENT) {

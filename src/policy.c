@@ -381,12 +381,15 @@ static int pcall_msg(lua_State *L, int nargs, int nres)
  */
 static const char *short_name(const char *path)
 {
-	static const char *const dirs[] = { SYSCONFDIR "/userdocker/", PKGDATADIR "/" };
+	const char *dirs[] = { ps.job->files->base, PKGDATADIR };
 	size_t i;
 
-	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-		if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
-			return path + strlen(dirs[i]);
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		size_t len = strlen(dirs[i]);
+
+		if (len && strncmp(path, dirs[i], len) == 0 && path[len] == '/')
+			return path + len + 1;
+	}
 	return path;
 }
 

@@ -46,15 +46,27 @@ static const struct {
 	{ RLIMIT_NOFILE, 128 },
 };
 
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* In the child: become the caller, irrevocably.  Never returns on failure. */
 static void drop_to_caller(const struct ud_caller *c, pid_t parent)
 {
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
-	gid_t now[UD_MAX_GROUPS];
+	gid_t now[UD_MAX_GROUPS], want[UD_MAX_GROUPS];
 	int n;
 	size_t i;
 
+#ifdef UD_POLICY_TOOL
+	/* userdocker-policy run by a non-root admin: nothing to drop. */
+	if (geteuid() != 0)
+		goto limits;
+#endif
 	if (setgroups(c->ngroups, c->groups) || setresgid(c->gid, c->gid, c->gid) ||
 	    setresuid(c->uid, c->uid, c->uid))
 		goto fail;
@@ -62,14 +74,23 @@ static void drop_to_caller(const struct ud_caller *c, pid_t parent)
 		goto fail;
 	if (getresgid(&rg, &eg, &sg) || rg != c->gid || eg != c->gid || sg != c->gid)
 		goto fail;
+	/* The kernel keeps the list sorted: compare as sets. */
 	n = getgroups(UD_MAX_GROUPS, now);
 	if (n < 0 || (size_t)n != c->ngroups)
 		goto fail;
+	memcpy(want, c->groups, c->ngroups * sizeof want[0]);
+	qsort(want, c->ngroups, sizeof want[0], cmp_gid);
+	qsort(now, (size_t)n, sizeof now[0], cmp_gid);
 	for (i = 0; i < c->ngroups; i++)
-		if (now[i] != c->groups[i])
+		if (now[i] != want[i]) {
+			errno = EPERM;
 			goto fail;
+		}
 	if (c->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		goto fail;
+#ifdef UD_POLICY_TOOL
+limits:
+#endif
 	/* Both are reset by the id change, so they come after it. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))

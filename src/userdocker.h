@@ -53,6 +53,7 @@ struct ud_file {
 };
 
 struct ud_files {
+	char base[4096];                           /* the config directory */
 	struct ud_file engine;                     /* $pkgdatadir/engine.lua */
 	struct ud_file configs[UD_MAX_CONFIG_FILES];
 	size_t nconfigs;      /* configs[0..nconfigs): settings files */
@@ -94,6 +95,8 @@ int pam_account(const struct ud_caller *c, struct ud_err *err);
 
 /* config.c */
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err);
+int config_load_from(const char *base, const struct ud_caller *c, struct ud_files *f,
+		     struct ud_err *err);
 int trusted_dir(const char *path, struct ud_err *err);
 int trusted_program(const char *path, const char *what, struct ud_err *err);
 int trusted_read(const char *path, struct ud_file *out, int missing_ok,

@@ -158,7 +158,7 @@ ud_config_file() {
 
 reset_config() {
 	local d
-	for d in group gid user uid; do
+	for d in group gid user uid policy.d; do
 		rm -rf "${UD_ETC:?}/$d"
 	done
 	chown root:root "$UD_ETC" && chmod 0755 "$UD_ETC"

@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# The admin's tools: userdocker-policy check and test, and policy.d hooks.
+policy_tool=$UD_PREFIX/sbin/userdocker-policy
+
+run_cmd "$policy_tool" test "$UD_SRCDIR/tests/policy-fixture"
+is "$RUN_STATUS" 0 "policy test: the fixture suite passes"
+like "$RUN_OUT" '^1\.\.[0-9]+$' "policy test: prints a TAP plan"
+is "$(grep -c '^ok ' <<<"$RUN_OUT")" "$(grep -cvE '^(#|$)' "$UD_SRCDIR/tests/policy-fixture/cases")" \
+	"policy test: one ok line per case"
+
+# A suite that expects the wrong thing fails, and says which case.
+bad_suite=$(mktemp -d "$UD_TEST_BASE/suite.XXXXXX")
+cp -r "$UD_SRCDIR/tests/policy-fixture/." "$bad_suite/"
+printf 'alice allow -- run --privileged local/busybox id\n' >>"$bad_suite/cases"
+run_cmd "$policy_tool" test "$bad_suite"
+is "$RUN_STATUS" 1 "policy test: a wrong expectation fails the suite"
+like "$RUN_OUT" '^not ok [0-9]+ - cases:[0-9]+: alice allow -- run --privileged' "policy test: ... naming the case"
+like "$RUN_OUT" 'got: denied: run option not allowed: --privileged' "policy test: ... with what happened"
+rm -rf "$bad_suite"
+
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 0 "policy check: the base config loads for alice"
+
+ud_config_file user/config_udt-alice.lua 'ARGS_AVAILABLE.run = {
+	"--tty",
+	x = = 1
+}'
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: a syntax error fails"
+like "$RUN_OUT" "^$UD_ETC/user/config_udt-alice.lua:3: " "policy check: ... with file:line"
+
+ud_config_file user/config_udt-alice.lua 'local lab = nil
+ALLOWED_IMAGE_REGEXPS = { lab.images }'
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: a runtime error fails"
+like "$RUN_OUT" "^$UD_ETC/user/config_udt-alice.lua:2: attempt to index a nil value" \
+	"policy check: ... with file:line"
+run_cmd "$policy_tool" check --user udt-bob
+is "$RUN_STATUS" 0 "policy check: bob does not load alice's file"
+
+ud_config_file user/config_udt-alice.lua 'RUN_PULL = "sometimes"'
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: an invalid setting fails"
+like "$RUN_OUT" 'RUN_PULL' "policy check: ... naming the setting"
+reset_config
+
+run_cmd as_user udt-alice "$policy_tool" check
+is "$RUN_STATUS" 1 "policy check: refuses to run as a user"
+like "$RUN_OUT" 'must be run as root' "policy check: ... and says why"
+
+# policy.d hooks in the real thing
+ud_config_file policy.d/10-name.lua 'hooks.run = function(request, caller)
+	for _, o in ipairs(request.options) do
+		if o.name == "--label" and o.value:find("^project=") then return end
+	end
+	deny("label your containers with project=NAME, " .. caller.user_name)
+end'
+ud_config 'ARGS_AVAILABLE.run[#ARGS_AVAILABLE.run + 1] = { "-l", "--label" }'
+ud_refused "policy.d: a hook refuses" 77 '^userdocker: label your containers with project=NAME, udt-alice$' \
+	udt-alice run local/busybox id
+ud_as udt-alice run -l project=x local/busybox id -u
+is "$RUN_STATUS" 0 "policy.d: the hook lets a labelled run through"
+is "$RUN_OUT" "$(id -u udt-alice)" "policy.d: ... which runs as alice"
+ud_config_file policy.d/20-edit.lua 'hooks.run = function(request)
+	request.options[#request.options + 1] = { name = "--env", value = "SITE=lab" }
+end'
+ud_as udt-alice run -l project=x local/busybox sh -c 'echo $SITE'
+is "$RUN_OUT" "lab" "policy.d: a later hook edits the request (env added)"
+ud_config_file policy.d/30-bad.lua 'hooks.run = function(request)
+	request.options[#request.options + 1] = { name = "--label", value = "userdocker.owner.uid=0" }
+end'
+ud_refused "policy.d: root still refuses what a hook adds against its invariants" 77 \
+	'^userdocker: label not allowed: userdocker.owner.uid=0' udt-alice run -l project=x local/busybox id
+reset_config
+rm -rf "${UD_ETC:?}/policy.d"

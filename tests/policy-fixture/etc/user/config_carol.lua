@@ -1,0 +1,2 @@
+-- carol may not pull or load anything.
+ALLOWED_SUBCOMMANDS = { "ps", "run" }

@@ -211,9 +211,20 @@ static int check_gpus(const struct ud_verdict *v, struct ud_err *err)
 	return 0;
 }
 
+static int session_id_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 32;
+}
+
 static int add_marks(const struct ud_job *job, struct ud_verdict *v, struct ud_err *err)
 {
 	struct ud_request *r = &v->req;
+	const char *sess;
 	char uid[32];
 
 	if (v->gpus && v->gpus[0] &&
@@ -231,6 +242,14 @@ static int add_marks(const struct ud_job *job, struct ud_verdict *v, struct ud_e
 		    add_mark(r, "--label", "userdocker.token", v->token, err))
 			return -1;
 	}
+	/* The login session's id from pam_userdocker's `record` (exactly 32
+	 * lowercase hex digits; anything else is ignored).  It grants nothing:
+	 * it only picks which of the caller's own containers a session_only
+	 * close removes. */
+	sess = job->env ? env_lookup(job->env, "USERDOCKER_SESSION") : NULL;
+	if (sess && session_id_ok(sess) &&
+	    add_mark(r, "--label", "userdocker.session", sess, err))
+		return -1;
 	snprintf(uid, sizeof uid, "%u", (unsigned)job->caller->uid);
 	return add_mark(r, "--label", "userdocker.owner.uid", uid, err) ||
 	       add_mark(r, "--label", "userdocker.owner.name", job->caller->user_name, err) ||

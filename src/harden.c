@@ -72,21 +72,28 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-/* Limits the caller could lower to make us fail part-way through. */
+/* Limits the caller could lower to make us fail part-way through: raised
+ * to `want` where root may (CAP_SYS_RESOURCE; a container without it
+ * cannot), and refused when still below `need`, the least that userdocker,
+ * its policy child and the docker CLI (a Go program that reserves about
+ * 1 GiB of address space at start) are known to work with.  Refusing at
+ * entry is one clear line; a limit hit later would fail half-way. */
 static const struct {
 	int resource;
-	rlim_t minimum;
+	const char *name, *ulimit;
+	rlim_t want, need;
 } raise_limits[] = {
-	{ RLIMIT_AS, RLIM_INFINITY },
-	{ RLIMIT_DATA, RLIM_INFINITY },
-	{ RLIMIT_STACK, 8u << 20 },
-	{ RLIMIT_FSIZE, RLIM_INFINITY },
-	{ RLIMIT_CPU, RLIM_INFINITY },
-	{ RLIMIT_NOFILE, 1024 },
-	{ RLIMIT_NPROC, RLIM_INFINITY },
+	{ RLIMIT_AS, "RLIMIT_AS (address space)", "ulimit -v", RLIM_INFINITY, (rlim_t)2 << 30 },
+	{ RLIMIT_DATA, "RLIMIT_DATA (data size)", "ulimit -d", RLIM_INFINITY, (rlim_t)2 << 30 },
+	{ RLIMIT_STACK, "RLIMIT_STACK (stack size)", "ulimit -s", 8u << 20, 1u << 20 },
+	{ RLIMIT_FSIZE, "RLIMIT_FSIZE (file size; the audit log grows)", "ulimit -f", RLIM_INFINITY,
+	  RLIM_INFINITY },
+	{ RLIMIT_CPU, "RLIMIT_CPU (CPU time)", "ulimit -t", RLIM_INFINITY, 0 },
+	{ RLIMIT_NOFILE, "RLIMIT_NOFILE (open files)", "ulimit -n", 1024, 64 },
+	{ RLIMIT_NPROC, "RLIMIT_NPROC (processes)", "ulimit -u", RLIM_INFINITY, 0 },
 };
 
-static void raise_own_limits(void)
+static int raise_own_limits(struct ud_err *err)
 {
 	struct rlimit rl = { 0, 0 };
 	size_t i;
@@ -95,13 +102,38 @@ static void raise_own_limits(void)
 	for (i = 0; i < sizeof raise_limits / sizeof raise_limits[0]; i++) {
 		if (getrlimit(raise_limits[i].resource, &rl))
 			continue;
-		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < raise_limits[i].minimum) {
-			rl.rlim_cur = raise_limits[i].minimum;
-			if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
-				rl.rlim_max = rl.rlim_cur;
-			setrlimit(raise_limits[i].resource, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < raise_limits[i].want) {
+			struct rlimit up = rl;
+
+			up.rlim_cur = raise_limits[i].want;
+			if (up.rlim_max != RLIM_INFINITY && up.rlim_max < up.rlim_cur)
+				up.rlim_max = up.rlim_cur;
+			if (setrlimit(raise_limits[i].resource, &up) == 0)
+				continue;
+			/* Without CAP_SYS_RESOURCE: as far as the hard limit. */
+			up.rlim_cur = rl.rlim_max;
+			up.rlim_max = rl.rlim_max;
+			if (setrlimit(raise_limits[i].resource, &up) == 0)
+				rl = up;
+		}
+		if (rl.rlim_cur != RLIM_INFINITY &&
+		    (raise_limits[i].need == RLIM_INFINITY || rl.rlim_cur < raise_limits[i].need)) {
+			/* We stop here; the audit record of the refusal must
+			 * not die of SIGXFSZ on the way. */
+			if (raise_limits[i].resource == RLIMIT_FSIZE)
+				signal(SIGXFSZ, SIG_IGN);
+			if (raise_limits[i].need == RLIM_INFINITY)
+				return ud_fail(err, UD_EX_OSERR,
+					       "resource limit too low: %s is %llu, userdocker needs it unlimited (%s)",
+					       raise_limits[i].name, (unsigned long long)rl.rlim_cur,
+					       raise_limits[i].ulimit);
+			return ud_fail(err, UD_EX_OSERR,
+				       "resource limit too low: %s is %llu, userdocker needs at least %llu (%s)",
+				       raise_limits[i].name, (unsigned long long)rl.rlim_cur,
+				       (unsigned long long)raise_limits[i].need, raise_limits[i].ulimit);
 		}
 	}
+	return 0;
 }
 
 static int term_ok(const char *v)
@@ -168,6 +200,7 @@ int harden(int argc, char **argv, struct ud_env *env, struct ud_err *err)
 	close_other_fds();
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reset_signals();
-	raise_own_limits();
+	if (raise_own_limits(err))
+		return -1;
 	return capture_env(env, err);
 }

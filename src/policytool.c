@@ -227,7 +227,7 @@ static int split_words(char *s, char **w, int max)
 
 static int load_users(const char *dir, struct fixture_user *u, size_t *n)
 {
-	char path[PATH_MAX], line[2048];
+	char path[PATH_MAX + 16], line[2048];
 	FILE *f;
 
 	snprintf(path, sizeof path, "%s/users", dir);
@@ -352,14 +352,20 @@ static int matches(const char *re_src, const char *s)
 	return r;
 }
 
-static int cmd_test(const char *dir)
+static int cmd_test(const char *dir_arg)
 {
 	static struct fixture_user users[MAX_USERS];
-	char base[PATH_MAX], path[PATH_MAX], line[8192];
+	char base[PATH_MAX + 16], path[PATH_MAX + 16], line[8192], dir[PATH_MAX];
 	size_t nusers, k;
 	int n = 0, failed = 0, lineno = 0;
 	FILE *f;
 
+	/* The config loader wants absolute paths: a relative DIR is taken
+	 * from the current directory. */
+	if (!realpath(dir_arg, dir)) {
+		printf("Bail out! %s: %s\n", dir_arg, strerror(errno));
+		return 1;
+	}
 	ud_trust_relaxed = 1;
 	if (load_users(dir, users, &nusers))
 		return 1;

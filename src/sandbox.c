@@ -98,8 +98,18 @@ limits:
 	if (getppid() != parent)
 		_exit(UD_EX_SOFTWARE);
 	for (i = 0; i < sizeof child_limits / sizeof child_limits[0]; i++) {
-		struct rlimit rl = { child_limits[i].value, child_limits[i].value };
+		struct rlimit rl = { child_limits[i].value, child_limits[i].value }, now_rl;
 
+		/* Only ever lower: where root could not raise the caller's
+		 * limit (no CAP_SYS_RESOURCE), the caller's own stays. */
+		if (getrlimit(child_limits[i].resource, &now_rl))
+			goto fail;
+		/* CPU: SIGXCPU at the soft limit (reported as such); the
+		 * kernel's SIGKILL at the hard one only if that is ignored. */
+		if (child_limits[i].resource == RLIMIT_CPU)
+			rl.rlim_max = rl.rlim_cur + 1;
+		if (now_rl.rlim_max != RLIM_INFINITY && now_rl.rlim_max < rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max = now_rl.rlim_max;
 		if (setrlimit(child_limits[i].resource, &rl))
 			goto fail;
 	}
@@ -266,6 +276,9 @@ int sandbox_evaluate(const struct ud_job *job, struct ud_verdict *v, struct ud_e
 			;
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
 			return ud_fail(err, UD_EX_SOFTWARE, "policy exceeded its CPU time limit");
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && strstr(why, "no answer"))
+			return ud_fail(err, UD_EX_SOFTWARE,
+				       "policy child was killed (it hit a limit: CPU time or memory)");
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			return ud_fail(err, UD_EX_SOFTWARE, "policy child killed by signal %d",
 				       WTERMSIG(status));

@@ -73,3 +73,23 @@ ud_refused "policy.d: root still refuses what a hook adds against its invariants
 	'^userdocker: label not allowed: userdocker.owner.uid=0' udt-alice run -l project=x local/busybox id
 reset_config
 rm -rf "${UD_ETC:?}/policy.d"
+
+# --- the example policies in policies/ pass their own fixtures ----------------------
+# Each fixture's etc/ holds copies of the policy's files (the loader refuses
+# symbolic links): they must be the same files.
+for t in "$UD_SRCDIR"/policies/*/test; do
+	p=${t%/test}
+	name=${p##*/}
+	same=yes
+	while IFS= read -r f; do
+		cmp -s "$p/$f" "$t/etc/$f" || same="no: $f"
+	done < <(cd "$p" && find . -name '*.lua' ! -path './test/*' | sed 's|^\./||')
+	is "$same" yes "policies/$name: test/etc holds the same Lua files as the policy"
+	# A copy owned by root, as an admin would install it.
+	tdir=$(mktemp -d "$UD_TEST_BASE/policy-example.XXXXXX")
+	cp -r "$t/." "$tdir/" && chown -R root:root "$tdir" && chmod -R go-w "$tdir"
+	run_cmd "$UD_PREFIX/sbin/userdocker-policy" test "$tdir"
+	is "$RUN_STATUS" 0 "policies/$name: userdocker-policy test passes its fixture"
+	unlike "$RUN_OUT" '^not ok' "policies/$name: ... no failing case"
+	rm -rf "$tdir"
+done

@@ -76,6 +76,11 @@ else
 	fi
 	echo "started a private dockerd on $UD_SOCK (${UD_DAEMON_START_SECONDS}s)"
 	# The daemon's directory is root-only; userdocker reaches it as root.
+	# An admin's own config is kept aside, never silently lost.
+	if [ -f "$CONF" ] && ! grep -q '^-- written by demo.sh' "$CONF"; then
+		bak=$CONF.before-demo.$(date +%Y%m%d-%H%M%S)
+		cp -p "$CONF" "$bak" && echo "your $CONF named no running daemon: kept as $bak"
+	fi
 	printf '%s\n' "-- written by demo.sh: the private daemon it started" \
 		"DOCKER_SOCKET = \"$UD_SOCK\"" \
 		"EXECUTORS = { docker = \"/usr/bin/docker\" }" >"$CONF"
@@ -99,4 +104,8 @@ uid=$uid\ *gid=$gid*) echo "OK: host uid $uid -> container uid $uid, host gid $g
 esac
 if [ -n "$KEEP" ] && [ -n "${UD_SOCK:-}" ]; then
 	echo "the private daemon keeps running on $UD_SOCK (pid $(cat "$UD_DAEMON_DIR/docker.pid"))"
+	echo "stop it with: kill \$(cat $UD_DAEMON_DIR/docker.pid)${UD_CONTAINERD_PID:+; kill $UD_CONTAINERD_PID}"
+elif [ -z "${SOCK:-}" ] || ! docker -H "unix://$SOCK" version >/dev/null 2>&1; then
+	echo "the private daemon is stopped again; ./demo.sh --keep leaves it running for a tour"
 fi
+echo "next: export PATH=$PREFIX/bin:$PREFIX/sbin:\$PATH MANPATH=$PREFIX/share/man:\$MANPATH; man userdocker"

@@ -334,8 +334,9 @@ function M.defaults(caller)
 		},
 		EXECUTOR_DEFAULT = "docker",
 		ALLOWED_SUBCOMMANDS = {
-			"attach", "dockviz", "images", "load", "ps", "pull", "run",
-			"version",
+			"attach", "dockviz", "images", "ps", "pull", "run", "version",
+			-- not "load" (the reference had it): an archive may carry any
+			-- image name and replaces that image for every user
 			-- beyond the reference: only ever on the caller's own containers
 			"exec", "inspect", "kill", "logs", "port", "restart", "rm",
 			"start", "stats", "stop", "top", "wait",
@@ -499,7 +500,7 @@ end
 
 --- Runs the policy.d hooks on an approved request, in load order; a hook
 --- may edit request.options/args in place, or refuse with deny().
-local function run_hooks(settings, request, caller)
+local function run_hooks(settings, request, caller, log)
 	for i, hooks in ipairs(HOOKS[settings] or {}) do
 		for _, name in ipairs({ "any", request.subcommand }) do
 			local f = rawget(hooks, name)
@@ -507,6 +508,7 @@ local function run_hooks(settings, request, caller)
 				if type(f) ~= "function" then
 					error(sformat("policy.d file %d: hooks.%s must be a function", i, name), 0)
 				end
+				if log then log(i, name) end
 				f(request, caller)
 			end
 		end
@@ -870,6 +872,53 @@ function M.dump(settings)
 end
 
 -- ===================================================================
+-- Where each setting was last changed (for --explain and --debug)
+-- ===================================================================
+
+local ORIGINS = setmetatable({}, { __mode = "k" })
+local HOOK_FILES = setmetatable({}, { __mode = "k" })
+
+--- Every setting's value, serialized, to see what one file changes.
+function M.snapshot(settings)
+	local snap = {}
+	for k, v in pairs(settings) do
+		if type(k) == "string" then snap[k] = serialize(v) end
+	end
+	return snap
+end
+
+--- After FILE (its TEXT) ran: each setting it changed came from
+--- "FILE:LINE", LINE being the last line of the file that names the
+--- setting outside a comment (the assignment or the edit), else "FILE".
+--- A policy.d file's hooks table is tagged with FILE too.
+function M.record_origins(settings, snap, file, text)
+	local origins = ORIGINS[settings] or {}
+	ORIGINS[settings] = origins
+	for k, v in pairs(settings) do
+		if type(k) == "string" and snap[k] ~= serialize(v) then
+			local n, last = 0, nil
+			local word = "%f[%w_]" .. k:gsub("%W", "%%%0") .. "%f[^%w_]"
+			for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+				n = n + 1
+				local code = line:gsub("%-%-.*$", "")
+				if code:find(word) then last = n end
+			end
+			origins[k] = last and (file .. ":" .. last) or file
+		end
+	end
+	local hooks = HOOKS[settings]
+	if hooks and #hooks > 0 and HOOK_FILES[hooks[#hooks]] == nil then
+		HOOK_FILES[hooks[#hooks]] = file
+	end
+end
+
+--- "NAME (file:line)" or "NAME (built-in default)".
+local function from(st, name, suffix)
+	local o = ORIGINS[st.settings]
+	return name .. (suffix or "") .. " (" .. (o and o[name] or "built-in default") .. ")"
+end
+
+-- ===================================================================
 -- Decisions: state, denial, logging
 -- ===================================================================
 
@@ -886,7 +935,11 @@ end
 
 --- Logs a decision when debugging (one line, whatever the user typed).
 local function note(st, fmt, ...)
-	if st.debug then st.host.log("debug", printable(sformat(fmt, ...))) end
+	if st.explain then
+		st.host.log("explain", printable(sformat(fmt, ...)))
+	elseif st.debug then
+		st.host.log("debug", printable(sformat(fmt, ...)))
+	end
 end
 
 --- host.match, with an invalid regexp blamed on the setting it came from.
@@ -997,22 +1050,28 @@ local function show_option(opt, kind)
 end
 
 --- Checks one ordinary user option against ARGS_AVAILABLE / ARGS_ALWAYS.
+--- Boolean flags docker sets to true by default.
+local DEFAULT_TRUE = { ["--disable-content-trust"] = true, ["--sig-proxy"] = true }
+
 --- Returns false when the option duplicates a forced one (drop it).
 local function check_option(st, opt)
 	local _, kind = st.host.flag(st.sub, opt.name)
-	if kind == "bool" and opt.value == "false" then
+	-- "=false" switches something off, except for flags that are on by
+	-- default: there it switches something on.
+	if kind == "bool" and opt.value == "false" and not DEFAULT_TRUE[opt.name] then
 		note(st, "option %s=false: switches something off", opt.name)
 		return true
 	end
 	if is_forced(st.always, opt) then
-		note(st, "option %s: also forced by ARGS_ALWAYS", opt.name)
+		note(st, "option %s: also forced by %s", opt.name, from(st, "ARGS_ALWAYS"))
 		return false
 	end
 	local rule = st.available[opt.name]
 	if rule == true or (rule and rule[opt.value]) then
-		note(st, "option %s: in ARGS_AVAILABLE.%s", show_option(opt, kind), st.sub)
+		note(st, "option %s: allowed by %s", show_option(opt, kind), from(st, "ARGS_AVAILABLE", "." .. st.sub))
 		return true
 	end
+	note(st, "option %s: not in %s", show_option(opt, kind), from(st, "ARGS_AVAILABLE", "." .. st.sub))
 	deny("%s option not allowed: %s (allowed: %s)", st.sub, show_option(opt, kind), join(st.shown))
 end
 
@@ -1037,7 +1096,7 @@ local function filter_options(st, options, special)
 		end
 	end
 	for _, a in ipairs(st.always) do
-		note(st, "option %s=%s: ARGS_ALWAYS.%s", a.name, a.value, st.sub)
+		note(st, "option %s=%s: added by %s", a.name, a.value, from(st, "ARGS_ALWAYS", "." .. st.sub))
 		push(out, a.name, a.value)
 	end
 	return out
@@ -1060,9 +1119,10 @@ local function check_image(st, image)
 	if image == nil or image == "" then deny("image missing: %s needs an image name", st.sub) end
 	local re = first_match(st, "ALLOWED_IMAGE_REGEXPS", image)
 	if not re then
+		note(st, "image %s: matches nothing in %s", image, from(st, "ALLOWED_IMAGE_REGEXPS"))
 		deny("image not allowed: %s (allowed: %s)", image, join(st.settings.ALLOWED_IMAGE_REGEXPS))
 	end
-	note(st, "image %s matches %s", image, re)
+	note(st, "image %s: allowed, matches %s in %s", image, re, from(st, "ALLOWED_IMAGE_REGEXPS"))
 end
 
 -- ===================================================================
@@ -1077,7 +1137,7 @@ local function check_port(st, value)
 	end
 	local re = first_match(st, "ALLOWED_PORT_MAPPINGS", value)
 	if not re then deny("port mapping not allowed: %s (allowed: %s)", value, join(list)) end
-	note(st, "port mapping %s matches %s", value, re)
+	note(st, "port mapping %s: allowed, matches %s in %s", value, re, from(st, "ALLOWED_PORT_MAPPINGS"))
 	return true
 end
 
@@ -1538,7 +1598,8 @@ local function user_bind(st, item)
 	for _, entry in ipairs(st.mount_entries) do
 		local final = match_entry(st, entry, real, item.container, item.flags)
 		if final then
-			note(st, "mount %s: allowed by %s (%s)", spec, entry.spec, entry.origin)
+			note(st, "mount %s: allowed by %s in %s", spec, entry.spec,
+				from(st, "VOLUME_MOUNTS_" .. entry.origin:upper()))
 			return {
 				type = "bind", host = real, container = item.container, flags = final,
 				kind = source_kind(st, spec, real), spec = spec,
@@ -1568,7 +1629,7 @@ local function user_volume(st, item)
 	end
 	local re = first_match(st, "VOLUME_NAMED_REGEXPS", item.name)
 	if not re then deny("named volume not allowed: %s (allowed names: %s)", item.spec, join(list)) end
-	note(st, "mount %s: volume %s matches %s", item.spec, item.name, re)
+	note(st, "mount %s: volume %s matches %s in %s", item.spec, item.name, re, from(st, "VOLUME_NAMED_REGEXPS"))
 	return item
 end
 
@@ -1577,7 +1638,7 @@ local function user_anonymous(st, item)
 	if not st.settings.VOLUME_ANONYMOUS then
 		deny("anonymous volume not allowed: %s (anonymous volumes are disabled here)", item.spec)
 	end
-	note(st, "mount %s: anonymous volume", item.spec)
+	note(st, "mount %s: anonymous volume, allowed by %s", item.spec, from(st, "VOLUME_ANONYMOUS"))
 	return item
 end
 
@@ -1629,14 +1690,14 @@ local USER_MOUNT = {
 local function build_mounts(st, items, no_default)
 	local mounts = {}
 	for _, e in ipairs(st.mount_lists.always) do
-		note(st, "mount %s: always", e.spec)
+		note(st, "mount %s: added by %s", e.spec, from(st, "VOLUME_MOUNTS_ALWAYS"))
 		merge_mount(mounts, mount_from_admin(st, e))
 	end
 	for _, e in ipairs(st.mount_lists.default) do
 		if no_default then
 			note(st, "mount %s: default, skipped (--no-default-mounts)", e.spec)
 		else
-			note(st, "mount %s: default", e.spec)
+			note(st, "mount %s: added by %s", e.spec, from(st, "VOLUME_MOUNTS_DEFAULT"))
 			merge_mount(mounts, mount_from_admin(st, e))
 		end
 	end
@@ -1843,10 +1904,12 @@ local function reserve_gpus(st)
 	local list
 	if value ~= nil then
 		list = requested_gpus(st, value, gpus, allowed)
-		note(st, "GPUs: NV_GPU=%s reserved", value)
+		note(st, "GPUs: NV_GPU=%s reserved (limits: %s, %s)", value, from(st, "NV_ALLOWED_GPUS"),
+			from(st, "NV_MAX_GPU_COUNT_RESERVATION"))
 	else
 		list = default_gpus(st, allowed)
-		note(st, "GPUs: %s reserved by default, least used first", tconcat(list, ","))
+		note(st, "GPUs: %s reserved by default, least used first (%s)", tconcat(list, ","),
+			from(st, "NV_DEFAULT_GPU_COUNT_RESERVATION"))
 	end
 	return list
 end
@@ -1878,6 +1941,11 @@ end
 --- --device with a GPU executor: only a value ARGS_AVAILABLE.run lists
 --- exactly (a device path may be a symlink to a GPU).
 local function check_gpu_device(st, value)
+	-- Root refuses these whatever the policy says; say so before any GPU
+	-- is reserved (nvidia-smi is not even run).
+	if sfind(value, "^/dev/nvidia") then
+		deny("option not allowed: --device=%s (GPUs come from the reservation)", value)
+	end
 	local rule = st.available["--device"]
 	if rule and not (st.exact["--device"] and st.exact["--device"][value]) then
 		deny("run option not allowed: --device=%s (with the GPU executor %s only the exact"
@@ -2086,6 +2154,7 @@ local function help_global(s)
 		"  -q, --quiet      show warnings and errors only",
 		"  --debug          show the configuration files, settings and decision",
 		"  -n, --dry-run    show the docker command instead of running it",
+		"  --explain        show how the request is decided, rule by rule, and run nothing",
 		"  --executor NAME  one of: " .. join(exes),
 		"",
 		"Subcommands:",
@@ -2284,7 +2353,7 @@ local function pick_executor(st, name)
 	name = name or s.EXECUTOR_DEFAULT
 	local path = s.EXECUTORS[name]
 	if not path then deny("executor not allowed: %s (allowed: %s)", name, join(sorted_keys(s.EXECUTORS))) end
-	note(st, "executor %s: %s", name, path)
+	note(st, "executor %s: %s, from %s", name, path, from(st, "EXECUTORS"))
 	return name, path
 end
 
@@ -2295,6 +2364,7 @@ local function new_state(settings, ctx)
 	return {
 		settings = settings, ctx = ctx, host = ctx.host, caller = ctx.caller,
 		debug = ctx.debug == true or settings.LOGLVL == "DEBUG",
+		explain = ctx.explain == true,
 		resolved = {},
 	}
 end
@@ -2341,7 +2411,9 @@ local function decide(settings, req, ctx)
 	local options, args, text = (DECIDERS[sub] or decide_plain)(st, req, ctx)
 	if text then return { action = "print", text = text } end
 	local out = { subcommand = sub, options = options, args = args, help = false }
-	run_hooks(settings, out, st.caller)
+	run_hooks(settings, out, st.caller, function(i, name)
+		note(st, "policy.d hook hooks.%s of %s runs", name, HOOK_FILES[HOOKS[settings][i]] or ("file " .. i))
+	end)
 	out = check_request(out)
 	out.subcommand = sub
 	return {
@@ -2356,7 +2428,9 @@ function M.decide(settings, request, ctx)
 	local ok, res = pcall(decide, settings, request, ctx)
 	if ok then return res end
 	if type(res) == "table" and getmetatable(res) == DENY then
-		if ctx and ctx.host and (ctx.debug or settings.LOGLVL == "DEBUG") then
+		if ctx and ctx.host and ctx.explain then
+			ctx.host.log("explain", "refused: " .. res.message)
+		elseif ctx and ctx.host and (ctx.debug or settings.LOGLVL == "DEBUG") then
 			ctx.host.log("debug", "deny: " .. res.message)
 		end
 		return { action = "deny", message = res.message }

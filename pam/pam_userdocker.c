@@ -566,6 +566,14 @@ static void clean(pam_handle_t *pamh, const struct opts *o, const struct target 
 				   json_string_value(json_object_get(c, "Id")) : "no id");
 			continue;
 		}
+		/* Labels inherited from the image prove nothing (anyone can
+		 * build an image that carries them). */
+		if (dapi_image_marks(&d, json_string_value(json_object_get(c, "ImageID")), &err) != 0) {
+			pam_syslog(pamh, LOG_WARNING,
+				   "container %.12s (%s) has its owner label from its image (or the image is unknown): left alone",
+				   id, name);
+			continue;
+		}
 		if (remove_container(pamh, o, &d, id, name)) {
 			failed++;
 			continue;

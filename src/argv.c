@@ -61,6 +61,9 @@ static const struct cmdinfo cmds[] = {
 	{ "version", 1, 0, 0, 0 },
 	{ "restart", 1, 1, ANY, 0 },
 	{ "rename", 1, 2, 2, 0 },
+	/* userdocker's own: the image tree, answered by root from the
+	 * Engine API (no docker CLI involved, no flags). */
+	{ "dockviz", 1, 0, 0, 0 },
 };
 
 /* The argv paths docker accepts for each command (commands.tsv, rule 5).
@@ -96,6 +99,7 @@ static const struct cmdpath paths[] = {
 	{ NULL, "version", "version", 0 },
 	{ NULL, "restart", "restart", 0 },
 	{ NULL, "rename", "rename", 0 },
+	{ NULL, "dockviz", "dockviz", 0 },
 	{ "container", "run", "run", 0 },
 	{ "container", "create", "create", 0 },
 	{ "container", "exec", "exec", 0 },

@@ -1,6 +1,6 @@
 /*
  * cli.c - userdocker's own options, which come before the docker
- * subcommand: userdocker [-h] [--version] [-q] [--debug] [-n]
+ * subcommand: userdocker [-h] [--version] [-q] [--debug] [-n] [--explain]
  * [--executor NAME] SUBCOMMAND [docker arguments].
  *
  * docker's global options (-H, --config, --context, --tls*, -D, -l, -v)
@@ -73,6 +73,10 @@ int cli_parse(int argc, char **argv, struct ud_cli *cli, struct ud_err *err)
 		} else if (strcmp(a, "--debug") == 0) {
 			cli->debug = 1;
 		} else if (strcmp(a, "--dry-run") == 0) {
+			cli->dry_run = 1;
+		} else if (strcmp(a, "--explain") == 0) {
+			/* How the request is decided, rule by rule; runs nothing. */
+			cli->explain = 1;
 			cli->dry_run = 1;
 		} else if (strcmp(a, "--executor") == 0) {
 			if (i + 1 >= argc)

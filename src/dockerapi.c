@@ -240,6 +240,43 @@ static void owner_of(json_t *config, struct dapi_container *c)
 	}
 }
 
+int dapi_image_marks(struct dapi *d, const char *image_id, struct ud_err *err)
+{
+	json_t *j = NULL, *config, *v;
+	char path[128];
+	long status = 0;
+	size_t i, n = image_id ? strlen(image_id) : 0;
+	int marked = 0;
+
+	/* Containers carry the image's id ("sha256:" and 64 hex digits). */
+	if (n != 71 || strncmp(image_id, "sha256:", 7) != 0 ||
+	    strspn(image_id + 7, "0123456789abcdef") != 64)
+		return 1;
+	snprintf(path, sizeof path, "/images/%s/json", image_id);
+	if (dapi_get(d, path, &status, &j, err))
+		return -1;
+	if (status == 404) {
+		json_decref(j);
+		return 1; /* cannot tell: treat as marked */
+	}
+	if (status != 200 || !json_is_object(j)) {
+		json_decref(j);
+		return ud_fail(err, UD_EX_SOFTWARE, "unexpected answer from the docker daemon about image %s (HTTP %ld)",
+			       image_id, status);
+	}
+	config = json_object_get(j, "Config");
+	if (json_object_get(json_object_get(config, "Labels"), "userdocker.owner.uid"))
+		marked = 1;
+	json_array_foreach(json_object_get(config, "Env"), i, v) {
+		const char *e = json_string_value(v);
+
+		if (e && strncmp(e, "USERDOCKER_UID=", 15) == 0)
+			marked = 1;
+	}
+	json_decref(j);
+	return marked;
+}
+
 int dapi_container(struct dapi *d, const char *ref, struct dapi_container *c,
 		   struct ud_err *err)
 {
@@ -271,6 +308,18 @@ int dapi_container(struct dapi *d, const char *ref, struct dapi_container *c,
 	}
 	memcpy(c->id, id, 65);
 	owner_of(json_object_get(j, "Config"), c);
+	/* A container inherits its image's labels and env: marks that came
+	 * with the image (anyone can build one) prove nothing. */
+	if (c->has_owner) {
+		int marked = dapi_image_marks(d, json_string_value(json_object_get(j, "Image")), err);
+
+		if (marked < 0) {
+			json_decref(j);
+			return -1;
+		}
+		if (marked)
+			c->has_owner = 0;
+	}
 	c->reserved_gpus = json_object_get(json_object_get(json_object_get(j, "Config"), "Labels"),
 					   "userdocker.gpus") != NULL;
 	c->running = json_is_true(json_object_get(json_object_get(j, "State"), "Running"));

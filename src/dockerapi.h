@@ -43,5 +43,8 @@ int dapi_container(struct dapi *d, const char *ref, struct dapi_container *c,
 
 /* 1 when the image reference is present locally, 0 when not, -1 on error. */
 int dapi_image_present(struct dapi *d, const char *ref, struct ud_err *err);
+/* 1 when the image (its "sha256:..." id) carries userdocker's ownership
+ * marks itself, or cannot be found: its containers' marks prove nothing. */
+int dapi_image_marks(struct dapi *d, const char *image_id, struct ud_err *err);
 
 #endif

@@ -78,6 +78,27 @@ char *shell_quote_argv(char *const *argv)
 	return s;
 }
 
+/* Signals that would end root between staging mounts and taking them
+ * down: from the terminal (^C, hangup) or a closed stderr pipe. */
+static const int held_signals[] = { SIGINT, SIGQUIT, SIGHUP, SIGPIPE, SIGTERM };
+
+void signals_hold(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof held_signals / sizeof held_signals[0]; i++)
+		signal(held_signals[i], SIG_IGN);
+}
+
+/* docker gets them back: it forwards them to the container. */
+static void signals_release(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof held_signals / sizeof held_signals[0]; i++)
+		signal(held_signals[i], SIG_DFL);
+}
+
 /*
  * With staged mounts, root stays behind to take them down when docker
  * exits (the container keeps its own copy of each mount).  Terminal
@@ -90,18 +111,14 @@ static int run_and_unstage(struct ud_verdict *v, char **argv, char **envp, struc
 	int status;
 	pid_t pid, r;
 
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	signals_hold();
 	pid = fork();
 	if (pid < 0) {
 		mounts_unstage(st);
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot fork");
 	}
 	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		signals_release();
 		execve(path, argv, envp);
 		fprintf(stderr, "userdocker: cannot execute %s: %s\n", path, strerror(errno));
 		_exit(UD_EX_OSERR);
@@ -151,6 +168,7 @@ int execute(const struct ud_env *env, struct ud_verdict *v, char **argv,
 	fflush(NULL);
 	if ((st && st->n) || v->gpu_lock_fd >= 0)
 		return run_and_unstage(v, argv, envp, st, err);
+	signals_release();
 	execve(v->executor_path, argv, envp);
 	return ud_fail_errno(err, UD_EX_OSERR, "cannot execute %s", v->executor_path);
 }

@@ -187,14 +187,18 @@ void gpu_unlock(int *lock_fd)
 	*lock_fd = -1;
 }
 
-/* Who reserved what: one API call listing running labelled containers. */
+/* Who reserved what: one API call listing the labelled containers that
+ * hold GPUs.  "created" counts: `docker run` creates, then starts, and the
+ * lock is released once the container exists, so a run that is between
+ * the two must already block its GPUs for the next one. */
 static int add_users(struct dapi *d, struct gpu *g, struct ud_err *err)
 {
 	json_t *list = NULL, *c;
 	long status = 0;
 	size_t i;
 
-	if (dapi_get(d, "/containers/json?filters=%7B%22label%22%3A%5B%22userdocker.gpus%22%5D%7D",
+	if (dapi_get(d, "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22userdocker.gpus%22%5D%2C"
+		     "%22status%22%3A%5B%22created%22%2C%22running%22%2C%22restarting%22%2C%22paused%22%5D%7D",
 		     &status, &list, err))
 		return -1;
 	if (status != 200 || !json_is_array(list)) {

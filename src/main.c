@@ -15,7 +15,7 @@
 #include "userdocker.h"
 
 static const char usage_text[] =
-	"usage: userdocker [-h] [--version] [-q] [--debug] [-n] [--executor NAME] SUBCOMMAND [ARGS...]\n";
+	"usage: userdocker [-h] [--version] [-q] [--debug] [-n] [--explain] [--executor NAME] SUBCOMMAND [ARGS...]\n";
 
 /* A bare `-e KEY` means "KEY from my environment": resolve it from the
  * caller's environment (the docker CLI's own is fixed and not theirs). */
@@ -34,11 +34,34 @@ static int resolve_bare_env(struct ud_request *r, const struct ud_env *env, stru
 			return ud_fail(err, UD_EX_USAGE,
 				       "--env %s: %s is not set in your environment (use --env %s=VALUE)",
 				       key, key, key);
+		if (!utf8_valid(val, strlen(val)))
+			return ud_fail(err, UD_EX_USAGE,
+				       "--env %s: its value in your environment is not valid UTF-8 (docker would change its bytes)",
+				       key);
 		if (asprintf(&kv, "%s=%s", key, val) < 0)
 			return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
 		free(r->opts[i].value);
 		r->opts[i].value = kv;
 	}
+	return 0;
+}
+
+/* docker sends arguments as JSON, where every byte that is not UTF-8
+ * becomes U+FFFD: the container would not get what the policy approved. */
+static int check_utf8(int argc, char **argv, struct ud_err *err)
+{
+	int i;
+
+	for (i = 0; i < argc; i++)
+		if (!utf8_valid(argv[i], strlen(argv[i]))) {
+			char *shown = utf8_sanitize(argv[i]);
+
+			ud_fail(err, UD_EX_USAGE,
+				"argument not valid UTF-8: %.200s (docker would replace its bytes)",
+				shown ? shown : "?");
+			free(shown);
+			return -1;
+		}
 	return 0;
 }
 
@@ -68,7 +91,8 @@ int main(int argc, char **argv)
 	    pam_account(&caller, &err) || config_load(&caller, &files, &err))
 		goto fail;
 	if (cli.docker_argc > 0) {
-		if (argv_parse(cli.docker_argc, cli.docker_argv, &req, &err) ||
+		if (check_utf8(cli.docker_argc, cli.docker_argv, &err) ||
+		    argv_parse(cli.docker_argc, cli.docker_argv, &req, &err) ||
 		    resolve_bare_env(&req, &env, &err))
 			goto fail;
 	} else if (cli.help) {
@@ -91,6 +115,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (verdict.action == ACT_DENY) {
+		if (cli.explain)
+			fprintf(stderr, "userdocker: explain: decision: refused\n");
 		ud_fail(&err, UD_EX_DENIED, "%s", verdict.message);
 		goto fail;
 	}
@@ -100,6 +126,21 @@ int main(int argc, char **argv)
 	    image_check(&api, verdict.docker_socket, &verdict.req, &err))
 		goto fail;
 	dapi_close(&api);
+	if (!strcmp(verdict.req.subcmd, "dockviz")) {
+		/* Answered by root from the Engine API; nothing is executed. */
+		audit.decision = cli.dry_run ? "dry-run" : "allowed";
+		audit.reason = "image tree printed by userdocker";
+		audit.status = 0;
+		audit_log(&audit);
+		if (cli.dry_run) {
+			printf("(dockviz: the image tree from the Engine API on %s; no command)\n",
+			       verdict.docker_socket);
+			return 0;
+		}
+		if (dockviz(verdict.docker_socket, &err))
+			goto fail;
+		return 0;
+	}
 	if (verdict_argv(&verdict, &cmd, &err))
 		goto fail;
 	line = shell_quote_argv(cmd);
@@ -109,6 +150,8 @@ int main(int argc, char **argv)
 	}
 	audit.command = cmd;
 	if (cli.dry_run) {
+		if (cli.explain)
+			fprintf(stderr, "userdocker: explain: decision: allowed; the command (on stdout) is not run\n");
 		audit.decision = "dry-run";
 		audit.status = 0;
 		audit_log(&audit);
@@ -128,6 +171,9 @@ int main(int argc, char **argv)
 		close(verdict.fds[0]);
 		verdict.nfds = 0;
 	}
+	/* From here until docker runs (or the mounts are down again) no
+	 * terminal signal or closed pipe may end us half-way. */
+	signals_hold();
 	if (mounts_stage(&verdict.req, verdict.fds, verdict.nfds, &stage, &err)) {
 		mounts_unstage(&stage);
 		goto fail;

@@ -50,6 +50,7 @@ struct policy_state {
 	int min_level;
 	const struct ud_job *job;
 	int channel;          /* socket to the root parent, for questions */
+	int gpu_code;         /* root's status when the GPU facts failed */
 };
 
 static struct policy_state ps;
@@ -99,6 +100,12 @@ static int h_log(lua_State *L)
 	const char *msg = luaL_checkstring(L, 2);
 	int lv = level_of(level);
 
+	/* --explain: the decision trail, always shown when asked for. */
+	if (!strcmp(level, "explain")) {
+		if (ps.job && ps.job->cli->explain)
+			fprintf(stderr, "userdocker: explain: %s\n", msg);
+		return 0;
+	}
 	if (lv >= ps.min_level)
 		fprintf(stderr, "userdocker: %s%s\n",
 			lv == LOG_DEBUG_ ? "debug: " : lv == LOG_WARNING_ ? "warning: " :
@@ -222,7 +229,9 @@ static int push_gpu(lua_State *L, char *line)
 	lua_pushinteger(L, strtol(mem, NULL, 10));
 	lua_setfield(L, -2, "memory_used");
 	lua_newtable(L);
-	for (u = strtok_r(strcmp(users, "-") ? users : NULL, ",", &save); u;
+	/* "-": nobody.  (strtok_r must never start with NULL: it would read
+	 * the unset save pointer.) */
+	for (u = strcmp(users, "-") ? strtok_r(users, ",", &save) : NULL; u;
 	     u = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(u, ':');
 
@@ -260,6 +269,9 @@ static int h_gpus(lua_State *L)
 	    wire_recv(ps.channel, &deadline, &ans, &n, &err))
 		return luaL_error(L, "GPU facts: %s", err.msg);
 	if (n == 3 && !strcmp(ans[0], "error")) {
+		/* nvidia-smi or the daemon failed, not the policy: the request
+		 * ends with root's status for it, not a config error. */
+		ps.gpu_code = (int)strtol(ans[1], NULL, 10);
 		lua_pushfstring(L, "%s", ans[2]);
 		strv_free(ans);
 		return lua_error(L);
@@ -503,6 +515,8 @@ static void push_ctx(lua_State *L, const struct ud_job *job)
 	}
 	lua_pushboolean(L, job->cli->debug);
 	lua_setfield(L, -2, "debug");
+	lua_pushboolean(L, job->cli->explain);
+	lua_setfield(L, -2, "explain");
 	lua_pushboolean(L, job->cli->quiet);
 	lua_setfield(L, -2, "quiet");
 	luaL_newlib(L, host_funcs);
@@ -684,7 +698,18 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 			       lua_isstring(L, -1) ? lua_tostring(L, -1) : "not a table");
 	/* 2: settings */
 	for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++) {
-		if (load_chunk(L, &job->files->configs[i], err))
+		const struct ud_file *f = &job->files->configs[i];
+		int track = job->cli->explain || job->cli->debug;
+
+		if (track) {
+			/* 3: the settings before this file, for record_origins */
+			lua_getfield(L, 1, "snapshot");
+			lua_pushvalue(L, 2);
+			if (pcall_msg(L, 1, 1))
+				return ud_fail(err, UD_EX_SOFTWARE, "policy engine: snapshot: %s",
+					       lua_tostring(L, -1));
+		}
+		if (load_chunk(L, f, err))
 			return -1;
 		lua_getfield(L, 1, i < job->files->nconfigs ? "config_env" : "policy_env");
 		lua_pushvalue(L, 2);
@@ -695,6 +720,17 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 		lua_setupvalue(L, -2, 1);
 		if (pcall_msg(L, 0, 0))
 			return ud_fail(err, UD_EX_CONFIG, "%s", lua_msg(L));
+		if (track) {
+			lua_getfield(L, 1, "record_origins");
+			lua_pushvalue(L, 2);
+			lua_pushvalue(L, 3);
+			lua_pushstring(L, f->path);
+			lua_pushlstring(L, f->text, f->len);
+			if (pcall_msg(L, 4, 0))
+				return ud_fail(err, UD_EX_SOFTWARE, "policy engine: record_origins: %s",
+					       lua_tostring(L, -1));
+			lua_pop(L, 1);
+		}
 	}
 	lua_getfield(L, 1, "validate");
 	lua_pushvalue(L, 2);
@@ -706,6 +742,15 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	ps.min_level = job->cli->debug ? LOG_DEBUG_ : level_of(lvl ? lvl : "INFO");
 	if (job->cli->quiet && ps.min_level < LOG_WARNING_)
 		ps.min_level = LOG_WARNING_;
+	if (job->cli->explain) {
+		fprintf(stderr, "userdocker: explain: engine %s\n", job->files->engine.path);
+		if (job->files->config_dir_missing || job->files->nconfigs == 0)
+			fprintf(stderr, "userdocker: explain: no config files: built-in defaults\n");
+		for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++)
+			fprintf(stderr, "userdocker: explain: %s %s loaded\n",
+				i < job->files->nconfigs ? "config file" : "policy file",
+				job->files->configs[i].path);
+	}
 	if (job->cli->debug) {
 		debug_files(job);
 		lua_getfield(L, 1, "dump");
@@ -719,8 +764,11 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	lua_pushvalue(L, 2);
 	push_request(L, job->req);
 	push_ctx(L, job);
-	if (pcall_msg(L, 3, 1))
+	if (pcall_msg(L, 3, 1)) {
+		if (ps.gpu_code > 0)
+			return ud_fail(err, ps.gpu_code, "%s", lua_msg(L));
 		return ud_fail(err, UD_EX_CONFIG, "policy failed: %s", lua_msg(L));
+	}
 	if (!lua_istable(L, -1))
 		return ud_fail(err, UD_EX_SOFTWARE, "policy engine: decide returned no table");
 	return to_message(L, job, 2, out, n, fds, nfds, err);

@@ -39,7 +39,7 @@ struct ud_caller {
 
 /* userdocker's own command line (before the docker subcommand). */
 struct ud_cli {
-	int help, version, quiet, debug, dry_run;
+	int help, version, quiet, debug, dry_run, explain;
 	const char *executor;
 	int docker_argc;
 	char **docker_argv;   /* from the subcommand word on */
@@ -139,6 +139,10 @@ struct ud_stage;
 int execute(const struct ud_env *env, struct ud_verdict *v,
 	    char **argv, struct ud_stage *st, struct ud_err *err);
 char *shell_quote_argv(char *const *argv);
+void signals_hold(void);
+
+/* dockviz.c (root, through the Engine API) */
+int dockviz(const char *sock, struct ud_err *err);
 
 /* text.c */
 int utf8_valid(const char *s, size_t n);

@@ -20,7 +20,7 @@
 /* Subcommands this build executes. */
 static const char *const supported[] = {
 	"run", "ps", "images", "pull", "load", "version", "attach", "logs", "stop", "kill",
-	"rm", "restart", "start", "wait", "top", "port", "stats", "inspect", "exec", NULL,
+	"rm", "restart", "start", "wait", "top", "port", "stats", "inspect", "exec", "dockviz", NULL,
 };
 
 /* Options that make the root docker CLI read or write files, or hand the
@@ -138,6 +138,13 @@ static int check_options(const struct ud_request *r, struct ud_err *err)
 		if (!strcmp(name, "--security-opt") && seccomp_file(val))
 			return ud_fail(err, UD_EX_DENIED,
 				       "option not allowed: --security-opt=%s (the docker CLI would read the profile file as root)",
+				       val);
+		/* Content trust (on with =false): the root CLI would contact a
+		 * notary server of the user's choosing and write its metadata
+		 * into the shared root-owned config directory. */
+		if (!strcmp(name, "--disable-content-trust") && strcmp(val, "true") != 0)
+			return ud_fail(err, UD_EX_DENIED,
+				       "option not allowed: --disable-content-trust=%s (content trust makes the root docker CLI fetch and store trust data)",
 				       val);
 		if (!strcmp(name, "--label") && !strncasecmp(val, "userdocker.", 11))
 			return ud_fail(err, UD_EX_DENIED,

@@ -406,7 +406,7 @@ test("defaults hold the reference values, Lua-ified", function()
 	eq(s.LOGLVL, "INFO")
 	eq(s.EXECUTORS, { docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker" })
 	eq(s.EXECUTOR_DEFAULT, "docker")
-	eq(s.ALLOWED_SUBCOMMANDS, { "attach", "dockviz", "images", "load", "ps", "pull", "run", "version",
+	eq(s.ALLOWED_SUBCOMMANDS, { "attach", "dockviz", "images", "ps", "pull", "run", "version",
 		"exec", "inspect", "kill", "logs", "port", "restart", "rm", "start", "stats", "stop", "top", "wait" })
 	eq(s.ARGS_ALWAYS, { run = { "--rm" } })
 	eq(s.ARGS_AVAILABLE.run, { { "-t", "--tty" }, { "-i", "--interactive" }, "--read-only",
@@ -1034,9 +1034,11 @@ test("attach: container argument unchanged, --no-stdin allowed", function()
 		"attach option not allowed: --detach-keys=ctrl-a (allowed: --no-stdin)")
 end)
 
-test("load: --quiet allowed, --input denied", function()
-	eq(opts(decide(settings(), request("load", { "--quiet", "true" }))), { "--quiet=true" })
-	denied(decide(settings(), request("load", { "--input", "/etc/shadow" })),
+test("load: not allowed by default; once allowed, --quiet allowed, --input denied", function()
+	denied(decide(settings(), request("load", { "--quiet", "true" })), "subcommand not allowed: load", true)
+	local s = settings(function(x) x.ALLOWED_SUBCOMMANDS[#x.ALLOWED_SUBCOMMANDS + 1] = "load" end)
+	eq(opts(decide(s, request("load", { "--quiet", "true" }))), { "--quiet=true" })
+	denied(decide(s, request("load", { "--input", "/etc/shadow" })),
 		"load option not allowed: --input=/etc/shadow (allowed: --quiet)")
 end)
 
@@ -2191,14 +2193,16 @@ end)
 test("gpu: --device with a GPU executor only with a value listed exactly", function()
 	local s = settings(function(x) x.ARGS_AVAILABLE.run = { "--device" } end)
 	denied(grun(s, nil, nil, { "--device", "/dev/nvidia3" }),
-		"run option not allowed: --device=/dev/nvidia3 (with the GPU executor nvidia-docker only the exact"
+		"option not allowed: --device=/dev/nvidia3 (GPUs come from the reservation)")
+	denied(grun(s, nil, nil, { "--device", "/dev/fuse" }),
+		"run option not allowed: --device=/dev/fuse (with the GPU executor nvidia-docker only the exact"
 		.. " --device values of the admin are allowed: GPUs are reserved by userdocker)")
 	denied(grun(s, nil, nil, { "--device", "/tmp/link-to-gpu:/dev/x" }), "only the exact --device values", true)
 	-- docker allows any device
 	eq(opts(decide(s, run({ "--device", "/dev/nvidia3" })))[1], "--device=/dev/nvidia3")
 	s.ARGS_AVAILABLE.run = { "--device=/dev/fuse" }
 	eq(opts(grun(s, nil, nil, { "--device", "/dev/fuse" }))[1], "--device=/dev/fuse")
-	denied(grun(s, nil, nil, { "--device", "/dev/nvidia0" }), "only the exact --device values", true)
+	denied(grun(s, nil, nil, { "--device", "/dev/nvidia0" }), "GPUs come from the reservation", true)
 	s.ARGS_AVAILABLE.run = { "--device", "--device=/dev/fuse" }
 	eq(opts(grun(s, nil, nil, { "--device", "/dev/fuse" }))[1], "--device=/dev/fuse")
 	denied(grun(s, nil, nil, { "--device", "/dev/kvm" }), "only the exact --device values", true)
@@ -2422,19 +2426,48 @@ end)
 -- debug logging, robustness
 -- ===================================================================
 
+test("explain: each setting's file:line is recorded and named in the trail", function()
+	local s = settings()
+	local snap = M.snapshot(s)
+	s.ALLOWED_IMAGE_REGEXPS = { "^local/" }
+	s.ARGS_AVAILABLE.run[#s.ARGS_AVAILABLE.run + 1] = { "-d", "--detach" }
+	M.record_origins(s, snap, "/etc/userdocker/config.lua",
+		"-- ALLOWED_IMAGE_REGEXPS in a comment\nALLOWED_IMAGE_REGEXPS = { \"^local/\" }\n"
+		.. "ARGS_AVAILABLE.run[#ARGS_AVAILABLE.run + 1] = { \"-d\", \"--detach\" }\n-- ARGS_AVAILABLE\n")
+	local res, host = decide(s, run({ "--detach", "true" }), { explain = true })
+	eq(res.action, "exec")
+	local all = table.concat(host.logs, "\n")
+	contains(all, "explain: option --detach: allowed by ARGS_AVAILABLE.run (/etc/userdocker/config.lua:3)")
+	contains(all, "explain: image local/busybox:latest: allowed, matches ^local/ in ALLOWED_IMAGE_REGEXPS"
+		.. " (/etc/userdocker/config.lua:2)")
+	contains(all, "explain: option --rm=true: added by ARGS_ALWAYS.run (built-in default)")
+	res, host = decide(s, run({ "--privileged", "true" }), { explain = true })
+	eq(res.action, "deny")
+	all = table.concat(host.logs, "\n")
+	contains(all, "explain: option --privileged: not in ARGS_AVAILABLE.run (/etc/userdocker/config.lua:3)")
+	contains(all, "explain: refused: run option not allowed: --privileged")
+end)
+
+test("bool flags that default to true: =false needs ARGS_AVAILABLE", function()
+	local s = settings()
+	denied(decide(s, run({ "--disable-content-trust", "false" })),
+		"run option not allowed: --disable-content-trust=false", true)
+	eq(decide(s, run({ "--rm", "false" })).action, "exec")
+end)
+
 test("ctx.debug logs each decision through host.log", function()
 	local s = settings(function(x) x.ALLOWED_IMAGE_REGEXPS = { "^local/" } end)
 	local res, host = decide(s, run({ "--tty", "true" }), { debug = true })
 	eq(res.action, "exec")
 	local all = table.concat(host.logs, "\n")
-	contains(all, "debug: mount /home/alice:/home/alice: default")
-	contains(all, "debug: image local/busybox:latest matches ^local/")
+	contains(all, "debug: mount /home/alice:/home/alice: added by VOLUME_MOUNTS_DEFAULT (built-in default)")
+	contains(all, "debug: image local/busybox:latest: allowed, matches ^local/ in ALLOWED_IMAGE_REGEXPS")
 	contains(all, "debug: executor docker: /usr/bin/docker")
-	contains(all, "debug: option --tty: in ARGS_AVAILABLE.run")
+	contains(all, "debug: option --tty: allowed by ARGS_AVAILABLE.run (built-in default)")
 	s.VOLUME_NAMED_REGEXPS = { "^alice_" }
 	res, host = decide(s, run({ "--volume", "alice_x:/x", "--volume", "/y" }), { debug = true })
 	all = table.concat(host.logs, "\n")
-	contains(all, "debug: mount alice_x:/x: volume alice_x matches ^alice_")
+	contains(all, "debug: mount alice_x:/x: volume alice_x matches ^alice_ in VOLUME_NAMED_REGEXPS")
 	contains(all, "debug: mount /y: anonymous volume")
 	res, host = decide(s, run({ "--privileged", "true" }), { debug = true })
 	contains(table.concat(host.logs, "\n"), "debug: deny: run option not allowed: --privileged")

@@ -113,6 +113,9 @@ if [ "$RUN_STATUS" = 0 ]; then
 else
 	t40_clean_error "non-UTF-8 bytes in a -e value" '64|77' '^userdocker: .*(UTF-8|utf8|utf-8)'
 fi
+ud_mark
+ud_as_env $A "RAW_T40=$RAW" -- run -e RAW_T40 local/busybox true
+t40_clean_error "non-UTF-8 bytes in the caller's variable behind a bare -e KEY" 64 '^userdocker: --env RAW_T40: .*UTF-8'
 ud_as $A run local/busybox sh -c 'printf %s "$1" | od -An -tx1' sh $'tab\there\001'
 is "$RUN_STATUS:$RUN_OUT" "0: 74 61 62 09 68 65 72 65 01" "a tab and a control byte in an argument: passed through exactly"
 run_forget
@@ -252,13 +255,17 @@ unlike "$RUN_OUT" '^BARE_T40' "--env-file: a bare name alice has not set is drop
 # The order of --env-file and -e: as docker itself has it.
 for order in "--env-file $A_HOME/t40-env -e FOO_T40=override" "-e FOO_T40=override --env-file $A_HOME/t40-env"; do
 	# shellcheck disable=SC2086 # split the options
-	want=$($UD_DOCKER run --rm $order local/busybox sh -c 'echo "$FOO_T40"' 2>&1)
+	want=$($UD_DOCKER run --rm $order local/busybox sh -c 'echo "$FOO_T40"' 2>/dev/null)
 	# shellcheck disable=SC2086
 	ud_as $A run $order local/busybox sh -c 'echo "$FOO_T40"'
 	is "$RUN_STATUS:$RUN_OUT" "0:$want" "$order: FOO_T40 is what docker itself gives ($want)"
 done
 run_forget
 
+# load is not allowed by default (an archive can replace any image name
+# for everybody); the admin allows it here.
+ud_refused "load: not allowed by default" 77 '^userdocker: subcommand not allowed: load' $A load -i /dev/null
+ud_config 'ALLOWED_SUBCOMMANDS[#ALLOWED_SUBCOMMANDS + 1] = "load"'
 # load -i: the archive is opened by alice, not by root.
 $UD_DOCKER tag local/busybox:latest local/t40-secret:latest >/dev/null &&
 	$UD_DOCKER save -o "$T40/root/secret.tar" local/t40-secret:latest &&

@@ -71,3 +71,42 @@ is "$RUN_STATUS" 0 "ownership: the reference's USERDOCKER_UID mark counts as own
 ud_refused "ownership: ... for its owner only" 77 '^userdocker: no such container of yours' \
 	udt-bob rm "${legacy:0:12}"
 $UD_DOCKER rm -f "$legacy" >/dev/null 2>&1
+
+# Marks that come with the image prove nothing: anyone can build an image
+# with LABEL userdocker.owner.uid=... or ENV USERDOCKER_UID=..., and every
+# container made from it (by root, by a service) would carry them.
+alice_uid=$(id -u udt-alice)
+_ud_import local/marked:latest -c "LABEL userdocker.owner.uid=$alice_uid" \
+	-c "ENV USERDOCKER_UID=$alice_uid" || bail_out "cannot import local/marked"
+rootjob=$($UD_DOCKER run -d --name t50-rootjob local/marked sleep 600)
+is "$($UD_DOCKER inspect -f '{{index .Config.Labels "userdocker.owner.uid"}}' "$rootjob")" "$alice_uid" \
+	"ownership: (setup) root's container inherited the image's owner label"
+for sub in "exec t50-rootjob id" "logs t50-rootjob" "rm t50-rootjob" "kill t50-rootjob" \
+	"inspect t50-rootjob"; do
+	# shellcheck disable=SC2086 # split the words
+	ud_refused "ownership: image-borne marks do not make root's container alice's: $sub" 77 \
+		'^userdocker: no such container of yours: t50-rootjob$' udt-alice $sub
+done
+is "$($UD_DOCKER inspect -f '{{.State.Running}}' "$rootjob")" true "ownership: root's container still runs"
+$UD_DOCKER rm -f "$rootjob" >/dev/null 2>&1
+$UD_DOCKER rmi local/marked:latest >/dev/null 2>&1
+
+# --- dockviz: the image tree, from the Engine API, nothing executed ---------------------
+base=$($UD_DOCKER run -d --name t50-base local/busybox touch /t50-child) &&
+	$UD_DOCKER wait "$base" >/dev/null && $UD_DOCKER commit t50-base local/t50-child:1 >/dev/null ||
+	bail_out "cannot build local/t50-child"
+$UD_DOCKER rm -f t50-base >/dev/null
+bb=$($UD_DOCKER image inspect -f '{{.Id}}' local/busybox:latest)
+child=$($UD_DOCKER image inspect -f '{{.Id}}' local/t50-child:1)
+bb=${bb#sha256:} child=${child#sha256:}
+ud_as udt-alice dockviz
+is "$RUN_STATUS" 0 "dockviz: exit status 0"
+like "$RUN_OUT" "^└─ ${bb:0:12}  [0-9.]+ [kMG]?B  .*local/busybox:latest" "dockviz: local/busybox is a root of the tree"
+like "$RUN_OUT" "^   └─ ${child:0:12}  [0-9.]+ [kMG]?B  local/t50-child:1\$" \
+	"dockviz: the committed image is indented under its parent"
+ud_as udt-alice -n dockviz
+like "$RUN_OUT" '^\(dockviz: the image tree from the Engine API' "dockviz: -n says what it would do"
+ud_config 'ALLOWED_SUBCOMMANDS = { "run", "ps" }'
+ud_refused "dockviz: refused when not in ALLOWED_SUBCOMMANDS" 77 '^userdocker: .*dockviz' udt-alice dockviz
+reset_config
+$UD_DOCKER rmi local/t50-child:1 >/dev/null 2>&1

@@ -93,3 +93,37 @@ for t in "$UD_SRCDIR"/policies/*/test; do
 	unlike "$RUN_OUT" '^not ok' "policies/$name: ... no failing case"
 	rm -rf "$tdir"
 done
+
+# --- userdocker --explain: the decision, rule by rule, with file:line ----------------
+reset_config
+ud_config '-- a lab config
+ALLOWED_IMAGE_REGEXPS = { "^local/busybox" }
+ARGS_AVAILABLE.run[#ARGS_AVAILABLE.run + 1] = { "-d", "--detach" }'
+ud_config_file policy.d/10-note.lua 'hooks.run = function(request) end'
+ud_mark
+ud_as udt-alice --explain run -d local/busybox id
+is "$RUN_STATUS" 0 "explain: an allowed request exits 0"
+like "$RUN_OUT" '^/usr/bin/docker run .*--detach=true.* local/busybox:latest id$' \
+	"explain: stdout is the command, as with --dry-run"
+l_img=$((UD_CONFIG_PRELUDE_LINES + 2)) l_args=$((UD_CONFIG_PRELUDE_LINES + 3))
+contains "$RUN_ERR" "userdocker: explain: config file $UD_CONFIG loaded" "explain: names each file loaded"
+contains "$RUN_ERR" "userdocker: explain: option --detach: allowed by ARGS_AVAILABLE.run ($UD_CONFIG:$l_args)" \
+	"explain: an option, with the setting and the file:line that allowed it"
+contains "$RUN_ERR" "matches ^local/busybox in ALLOWED_IMAGE_REGEXPS ($UD_CONFIG:$l_img)" \
+	"explain: the image, with the regexp and its file:line"
+contains "$RUN_ERR" "added by VOLUME_MOUNTS_DEFAULT (built-in default)" "explain: a built-in default says so"
+contains "$RUN_ERR" "policy.d hook hooks.run of $UD_ETC/policy.d/10-note.lua runs" "explain: the hooks that run"
+contains "$RUN_ERR" "userdocker: explain: decision: allowed; the command (on stdout) is not run" \
+	"explain: the decision"
+ud_nothing_created "explain: nothing is run"
+ud_mark
+ud_as udt-alice --explain run --privileged local/busybox id
+is "$RUN_STATUS" 77 "explain: a refused request exits 77"
+contains "$RUN_ERR" "userdocker: explain: option --privileged: not in ARGS_AVAILABLE.run ($UD_CONFIG:$l_args)" \
+	"explain: the refusing rule, with file:line"
+contains "$RUN_ERR" "userdocker: explain: decision: refused" "explain: the decision"
+like "$(printf '%s\n' "$RUN_ERR" | tail -n 1)" '^userdocker: run option not allowed: --privileged' \
+	"explain: the usual one-line refusal comes last"
+ud_nothing_created "explain: nothing is run when refused"
+reset_config
+rm -rf "${UD_ETC:?}/policy.d"

@@ -15,7 +15,7 @@
 # read. The directory is root-only (0700), so test users cannot reach the
 # socket except through userdocker.
 #
-# Needs tap.sh (ud_close_fds): the daemons inherit no fd of ours, so they
+# Defines ud_close_fds (below): the daemons inherit no fd of ours, so they
 # cannot hold a test driver's pipe open or the harness's lock.
 #
 # Test images, all from one busybox-static root filesystem:
@@ -32,6 +32,18 @@ UD_CONTAINERD_PID=''
 UD_DAEMON_CGROUP=''
 UD_SYSTEM_CONTAINERD_SOCK=/run/containerd/containerd.sock
 
+# Closes every fd above 2 (except those in UD_KEEP_FDS) in this shell, so
+# that daemons and test users inherit none of ours (locks, pipes).
+ud_close_fds() {
+	local fd keep=" ${UD_KEEP_FDS:-} "
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] || continue
+		case $keep in *" $fd "*) continue ;; esac
+		eval "exec $fd>&-"
+	done
+}
+
 _ud_daemon_log_tail() {
 	[ -n "$UD_DAEMON_DIR" ] && [ -f "$UD_DAEMON_DIR/dockerd.log" ] || return 0
 	echo "# last lines of $UD_DAEMON_DIR/dockerd.log:"
@@ -39,7 +51,7 @@ _ud_daemon_log_tail() {
 }
 
 _ud_have_pkg() {
-	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep 'install ok installed' >/dev/null
 }
 
 _ud_daemon_deps() {
@@ -60,7 +72,7 @@ _ud_is_ours() {
 	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
 	state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
 	[ -n "$state" ] && [ "$state" != Z ] || return 1
-	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$UD_DAEMON_DIR/"
+	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -F -- "$UD_DAEMON_DIR/" >/dev/null
 }
 
 # Send SIG, wait up to SECS for PID to go away, then SIGKILL it.
@@ -202,8 +214,8 @@ _ud_mounts_under() {
 _ud_shim_pids() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q '^[^ ]*containerd-shim' || continue
-		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "$UD_DAEMON_DIR/" || continue
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep '^[^ ]*containerd-shim' >/dev/null || continue
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -F -- "$UD_DAEMON_DIR/" >/dev/null || continue
 		echo "${p#/proc/}"
 	done
 }

@@ -21,9 +21,7 @@
 #                            and RUN_CMD; a failing assertion made after it
 #                            also prints that command, its status and stderr
 #   done_testing             prints "1..N"; returns 1 if any test failed
-#   ud_close_fds             in a subshell before exec: close every fd above
-#                            2 except those listed in UD_KEEP_FDS, so that
-#                            daemons and test users inherit nothing of ours
+#   (ud_close_fds, used by users.sh, is defined in daemon.sh)
 #
 # like/unlike use grep -E, so "^" and "$" anchor at line boundaries: that is
 # what one wants for command output.
@@ -108,16 +106,20 @@ isnt() {
 	fi
 }
 
+# (grep without -q: it reads all its input, so that printf never meets a
+# closed pipe, which pipefail would count as a failure.)
 like() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if printf '%s\n' "$1" | grep -E -- "$2" >/dev/null; then
 		ok "$3"
 	else
 		not_ok "$3" "     got: '$1'" "expected to match: /$2/"
 	fi
 }
 
-unlike() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+un# (grep without -q: it reads all its input, so that printf never meets a
+# closed pipe, which pipefail would count as a failure.)
+like() {
+	if printf '%s\n' "$1" | grep -E -- "$2" >/dev/null; then
 		not_ok "$3" "     got: '$1'" "expected not to match: /$2/"
 	else
 		ok "$3"
@@ -166,12 +168,3 @@ done_testing() {
 	return 0
 }
 
-ud_close_fds() {
-	local fd keep=" ${UD_KEEP_FDS:-} "
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
-		[ "$fd" -gt 2 ] || continue
-		case $keep in *" $fd "*) continue ;; esac
-		eval "exec $fd>&-"
-	done
-}

@@ -808,7 +808,8 @@ function M.validate(settings)
 		if OBSOLETE[k] then bad(k, "no longer supported: %s", OBSOLETE[k]) end
 	end
 	if #unknown > 0 then
-		error(unknown[1] .. ": unknown setting (unknown: " .. join(unknown) .. ")", 0)
+		if #unknown == 1 then error(unknown[1] .. ": unknown setting", 0) end
+		error(unknown[1] .. ": unknown setting (all unknown: " .. join(unknown) .. ")", 0)
 	end
 	for _, name in ipairs(SETTING_NAMES) do
 		local v = settings[name]
@@ -909,6 +910,42 @@ function M.record_origins(settings, snap, file, text)
 	local hooks = HOOKS[settings]
 	if hooks and #hooks > 0 and HOOK_FILES[hooks[#hooks]] == nil then
 		HOOK_FILES[hooks[#hooks]] = file
+	end
+end
+
+--- What validate cannot see: every regexp compiles (host.match), and each
+--- policy.d hook is a function registered under "any" or a subcommand.
+--- Any error, validate's included, names the file:line of the setting.
+local REGEXP_SETTINGS = { "ALLOWED_IMAGE_REGEXPS", "ALLOWED_PORT_MAPPINGS", "VOLUME_NAMED_REGEXPS" }
+
+function M.check(settings, host)
+	local origins = ORIGINS[settings] or {}
+	local function at(name) return origins[name] and (" (" .. origins[name] .. ")") or "" end
+	local ok, msg = pcall(M.validate, settings)
+	if not ok then
+		local name = type(msg) == "string" and smatch(msg, "^([%u_][%u%d_]*):") or nil
+		error(tostring(msg) .. (name and at(name) or ""), 0)
+	end
+	for _, name in ipairs(REGEXP_SETTINGS) do
+		for _, re in ipairs(settings[name]) do
+			local good, err = pcall(host.match, re, "")
+			if not good then
+				error(sformat("%s: invalid regexp %s: %s%s", name, printable(re), printable(tostring(err)),
+					at(name)), 0)
+			end
+		end
+	end
+	for _, hooks in ipairs(HOOKS[settings] or {}) do
+		local file = HOOK_FILES[hooks] or "a policy.d file"
+		for k, f in pairs(hooks) do
+			if type(k) ~= "string" or (k ~= "any" and not SUBCOMMANDS[k]) then
+				error(sformat("%s: hooks.%s: no such subcommand (hooks.any or one of: %s)", file,
+					printable(tostring(k)), join(sorted_keys(SUBCOMMANDS))), 0)
+			end
+			if type(f) ~= "function" then
+				error(sformat("%s: hooks.%s must be a function, not a %s", file, k, type(f)), 0)
+			end
+		end
 	end
 end
 

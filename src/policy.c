@@ -699,16 +699,14 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	/* 2: settings */
 	for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++) {
 		const struct ud_file *f = &job->files->configs[i];
-		int track = job->cli->explain || job->cli->debug;
 
-		if (track) {
-			/* 3: the settings before this file, for record_origins */
-			lua_getfield(L, 1, "snapshot");
-			lua_pushvalue(L, 2);
-			if (pcall_msg(L, 1, 1))
-				return ud_fail(err, UD_EX_SOFTWARE, "policy engine: snapshot: %s",
-					       lua_tostring(L, -1));
-		}
+		/* 3: the settings before this file, so that record_origins can
+		 * say where each one was set (for --explain, --debug and the
+		 * file:line of a bad setting). */
+		lua_getfield(L, 1, "snapshot");
+		lua_pushvalue(L, 2);
+		if (pcall_msg(L, 1, 1))
+			return ud_fail(err, UD_EX_SOFTWARE, "policy engine: snapshot: %s", lua_tostring(L, -1));
 		if (load_chunk(L, f, err))
 			return -1;
 		lua_getfield(L, 1, i < job->files->nconfigs ? "config_env" : "policy_env");
@@ -720,21 +718,20 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 		lua_setupvalue(L, -2, 1);
 		if (pcall_msg(L, 0, 0))
 			return ud_fail(err, UD_EX_CONFIG, "%s", lua_msg(L));
-		if (track) {
-			lua_getfield(L, 1, "record_origins");
-			lua_pushvalue(L, 2);
-			lua_pushvalue(L, 3);
-			lua_pushstring(L, f->path);
-			lua_pushlstring(L, f->text, f->len);
-			if (pcall_msg(L, 4, 0))
-				return ud_fail(err, UD_EX_SOFTWARE, "policy engine: record_origins: %s",
-					       lua_tostring(L, -1));
-			lua_pop(L, 1);
-		}
+		lua_getfield(L, 1, "record_origins");
+		lua_pushvalue(L, 2);
+		lua_pushvalue(L, 3);
+		lua_pushstring(L, f->path);
+		lua_pushlstring(L, f->text, f->len);
+		if (pcall_msg(L, 4, 0))
+			return ud_fail(err, UD_EX_SOFTWARE, "policy engine: record_origins: %s",
+				       lua_tostring(L, -1));
+		lua_pop(L, 1);
 	}
-	lua_getfield(L, 1, "validate");
+	lua_getfield(L, 1, "check");
 	lua_pushvalue(L, 2);
-	if (pcall_msg(L, 1, 0))
+	luaL_newlib(L, host_funcs);
+	if (pcall_msg(L, 2, 0))
 		return ud_fail(err, UD_EX_CONFIG, "invalid settings: %s", lua_msg(L));
 	lua_getfield(L, 2, "DOCKER_SOCKET");
 	lua_setfield(L, LUA_REGISTRYINDEX, "userdocker.socket");

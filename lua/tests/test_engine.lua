@@ -2494,6 +2494,38 @@ end)
 -- policy.d hooks
 -- ===================================================================
 
+test("check: bad regexps, hooks and settings are named with their file:line", function()
+	local host = new_host()
+	host.match = function(re, str)
+		if re:find("[", 1, true) and not re:find("]", 1, true) then error("Unmatched [", 0) end
+		return true
+	end
+	local s = settings()
+	local snap = M.snapshot(s)
+	s.ALLOWED_IMAGE_REGEXPS = { "^[a" }
+	M.record_origins(s, snap, "/etc/userdocker/config.lua", "-- x\nALLOWED_IMAGE_REGEXPS = { \"^[a\" }\n")
+	raises(function() M.check(s, host) end,
+		"ALLOWED_IMAGE_REGEXPS: invalid regexp ^[a: Unmatched [ (/etc/userdocker/config.lua:2)")
+	s = settings()
+	snap = M.snapshot(s)
+	s.ALOWED_IMAGE_REGEXPS = {}
+	M.record_origins(s, snap, "/etc/userdocker/group/config_50_lab.lua", "ALOWED_IMAGE_REGEXPS = {}\n")
+	raises(function() M.check(s, host) end,
+		"ALOWED_IMAGE_REGEXPS: unknown setting (/etc/userdocker/group/config_50_lab.lua:1)")
+	s = settings()
+	snap = M.snapshot(s)
+	assert(run_config(M.policy_env(s, ALICE), "hooks.run = 3\n", "policy.d/10-x.lua"))
+	M.record_origins(s, snap, "/etc/userdocker/policy.d/10-x.lua", "hooks.run = 3\n")
+	raises(function() M.check(s, host) end,
+		"/etc/userdocker/policy.d/10-x.lua: hooks.run must be a function, not a number")
+	s = settings()
+	snap = M.snapshot(s)
+	assert(run_config(M.policy_env(s, ALICE), "hooks.pul = function() end\n", "policy.d/20-y.lua"))
+	M.record_origins(s, snap, "/etc/userdocker/policy.d/20-y.lua", "hooks.pul = function() end\n")
+	raises(function() M.check(s, host) end, "/etc/userdocker/policy.d/20-y.lua: hooks.pul: no such subcommand")
+	M.check(settings(), host)
+end)
+
 test("policy.d: a hook can refuse with its own message", function()
 	local s = settings()
 	assert(run_config(M.policy_env(s, ALICE), [[

@@ -38,6 +38,24 @@ like "$RUN_OUT" "^$UD_ETC/user/config_udt-alice.lua:2: attempt to index a nil va
 run_cmd "$policy_tool" check --user udt-bob
 is "$RUN_STATUS" 0 "policy check: bob does not load alice's file"
 
+ud_config_file user/config_udt-alice.lua '-- a typo in a regexp
+ALLOWED_IMAGE_REGEXPS = { "^[a" }'
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: an invalid regexp fails"
+like "$RUN_OUT" "ALLOWED_IMAGE_REGEXPS: invalid regexp \\^\\[a: .*\\($UD_ETC/user/config_udt-alice.lua:2\\)" \
+	"policy check: ... naming the setting and its file:line"
+ud_config_file user/config_udt-alice.lua 'ALOWED_IMAGE_REGEXPS = { "^local/" }'
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: a misspelt setting fails"
+like "$RUN_OUT" "ALOWED_IMAGE_REGEXPS: unknown setting \\($UD_ETC/user/config_udt-alice.lua:1\\)" \
+	"policy check: ... with its file:line"
+ud_config_file policy.d/50-typo.lua 'hooks.pul = function(request) end'
+rm -f "$UD_ETC/user/config_udt-alice.lua"
+run_cmd "$policy_tool" check --user udt-alice
+is "$RUN_STATUS" 1 "policy check: a hook for a subcommand that does not exist fails"
+like "$RUN_OUT" "$UD_ETC/policy.d/50-typo.lua: hooks.pul: no such subcommand" "policy check: ... naming the file"
+rm -f "$UD_ETC/policy.d/50-typo.lua"
+
 ud_config_file user/config_udt-alice.lua 'RUN_PULL = "sometimes"'
 run_cmd "$policy_tool" check --user udt-alice
 is "$RUN_STATUS" 1 "policy check: an invalid setting fails"

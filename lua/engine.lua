@@ -334,9 +334,8 @@ function M.defaults(caller)
 		},
 		EXECUTOR_DEFAULT = "docker",
 		ALLOWED_SUBCOMMANDS = {
-			"attach", "dockviz", "images", "ps", "pull", "run", "version",
-			-- not "load" (the reference had it): an archive may carry any
-			-- image name and replaces that image for every user
+			"attach", "dockviz", "images", "load", "ps", "pull", "run",
+			"version",
 			-- beyond the reference: only ever on the caller's own containers
 			"exec", "inspect", "kill", "logs", "port", "restart", "rm",
 			"start", "stats", "stop", "top", "wait",
@@ -1648,6 +1647,9 @@ local function user_bind(st, item)
 	if flag_miss then
 		deny("mount flags not allowed: %s (allowed: %s)", spec,
 			flag_miss.flags ~= "" and flag_miss.flags or "ro, rw")
+	end
+	if real ~= item.host then
+		deny("mount not allowed: %s (it resolves to %s; allowed: %s)", spec, real, allowed_specs(st))
 	end
 	deny("mount not allowed: %s (allowed: %s)", spec, allowed_specs(st))
 end

@@ -139,8 +139,8 @@ static int run_and_unstage(struct ud_verdict *v, char **argv, char **envp, struc
 	exit(WEXITSTATUS(status));
 }
 
-int execute(const struct ud_env *env, struct ud_verdict *v, char **argv,
-	    struct ud_stage *st, struct ud_err *err)
+int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdict *v,
+	    char **argv, struct ud_stage *st, struct ud_err *err)
 {
 	char host[160], term[80], nvgpu[96];
 	char *envp[8];
@@ -166,6 +166,8 @@ int execute(const struct ud_env *env, struct ud_verdict *v, char **argv,
 	if (chdir("/"))
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot change directory to /");
 	fflush(NULL);
+	if (!strcmp(v->req.subcmd, "load"))
+		return load_run(c, v->load_fd, v->executor_path, argv, envp, err);
 	if ((st && st->n) || v->gpu_lock_fd >= 0)
 		return run_and_unstage(v, argv, envp, st, err);
 	signals_release();

@@ -90,7 +90,17 @@ int main(int argc, char **argv)
 	if (caller_identify(&caller, &err) || caller_become_root(&err) ||
 	    pam_account(&caller, &err) || config_load(&caller, &files, &err))
 		goto fail;
-	if (cli.docker_argc > 0) {
+	if (cli.docker_argc > 0 && cli.help) {
+		/* `userdocker -h run ...`: help on run, never a run. */
+		char *words[4] = { cli.docker_argv[0], NULL, NULL, NULL };
+		int n = 1;
+
+		if ((!strcmp(words[0], "container") || !strcmp(words[0], "image")) && cli.docker_argc > 1)
+			words[n++] = cli.docker_argv[1];
+		words[n++] = "--help";
+		if (check_utf8(n, words, &err) || argv_parse(n, words, &req, &err))
+			goto fail;
+	} else if (cli.docker_argc > 0) {
 		if (check_utf8(cli.docker_argc, cli.docker_argv, &err) ||
 		    argv_parse(cli.docker_argc, cli.docker_argv, &req, &err) ||
 		    resolve_bare_env(&req, &env, &err))
@@ -162,13 +172,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "userdocker: debug: executing: %s\n", line);
 	audit.decision = "allowed";
 	audit_log(&audit);
-	if (strcmp(verdict.req.subcmd, "load") == 0 && verdict.nfds == 1) {
-		/* load --input FILE, opened by the caller: docker reads stdin. */
-		if (dup2(verdict.fds[0], 0) < 0) {
-			ud_fail_errno(&err, UD_EX_OSERR, "cannot pass the input file");
-			goto fail;
-		}
-		close(verdict.fds[0]);
+	if (strcmp(verdict.req.subcmd, "load") == 0) {
+		/* load --input FILE (opened by the caller) or stdin: streamed
+		 * to docker through the archive checker (load.c). */
+		verdict.load_fd = verdict.nfds == 1 ? verdict.fds[0] : 0;
 		verdict.nfds = 0;
 	}
 	/* From here until docker runs (or the mounts are down again) no
@@ -178,16 +185,20 @@ int main(int argc, char **argv)
 		mounts_unstage(&stage);
 		goto fail;
 	}
+	/* The staged paths replace the approved ones in the final argv; the
+	 * audit record keeps pointing at a live one. */
+	audit.command = NULL;
 	strv_free(cmd);
 	if (verdict_argv(&verdict, &cmd, &err)) {
 		mounts_unstage(&stage);
 		goto fail;
 	}
+	audit.command = cmd;
 	if (cli.debug)
 		fprintf(stderr, "userdocker: debug: mount sources staged under %s\n", UD_STAGING_DIR);
 	if (strcmp(verdict.req.subcmd, "version") == 0 && !cli.quiet)
 		printf("userdocker version %s\n", PACKAGE_VERSION);
-	execute(&env, &verdict, cmd, &stage, &err);
+	execute(&env, &caller, &verdict, cmd, &stage, &err);
 	mounts_unstage(&stage);
 fail:
 	audit.decision = err.code == UD_EX_DENIED ? "denied" : "error";

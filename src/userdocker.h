@@ -77,6 +77,7 @@ struct ud_verdict {
 	char *gpu_mode;         /* "legacy" | "gpus" | "runtime" | "" */
 	int gpu_lock_fd;        /* held from the GPU facts until the container exists */
 	char token[33];         /* labels the container so we can see it exists */
+	int load_fd;            /* load: the archive (the caller's file or stdin) */
 };
 
 /* harden.c */
@@ -136,10 +137,14 @@ int image_check(struct dapi *d, const char *sock, const struct ud_request *r,
 
 /* execute.c */
 struct ud_stage;
-int execute(const struct ud_env *env, struct ud_verdict *v,
+int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdict *v,
 	    char **argv, struct ud_stage *st, struct ud_err *err);
 char *shell_quote_argv(char *const *argv);
 void signals_hold(void);
+
+/* load.c: docker load through the archive checker; returns only on error */
+int load_run(const struct ud_caller *c, int in, const char *path, char **argv, char **envp,
+	     struct ud_err *err);
 
 /* dockviz.c (root, through the Engine API) */
 int dockviz(const char *sock, struct ud_err *err);

@@ -55,7 +55,10 @@ bail() {
 	exit 1
 }
 
-[ "$(id -u)" = 0 ] || bail "tests/diff/run.sh must run as root"
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root (runs a docker daemon)"
+	exit 0
+fi
 
 JOBS=${UD_DIFF_JOBS:-8}
 SEED=${UD_DIFF_SEED:-1}

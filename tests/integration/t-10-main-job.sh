@@ -240,3 +240,13 @@ like "$($UD_DOCKER events --since "$UD_MARK_TIME" --until "$(date +%s.%N)" \
 ud_refused "group config does not apply to bob (not in udt-lab)" 77 '^userdocker: .*not allowed: .*--name' \
 	$B run --name ud-bob-named local/busybox true
 reset_config
+
+# -h/--help before the subcommand is help on that subcommand, never a run.
+ud_mark
+ud_as $A -h run local/busybox sh -c 'echo RAN-T10'
+is "$RUN_STATUS" 0 "-h run IMAGE CMD: exit status 0"
+like "$RUN_OUT" '^Usage: userdocker run ' "-h run IMAGE CMD: prints the help of run"
+unlike "$RUN_OUT" 'RAN-T10' "-h run IMAGE CMD: ... and runs nothing"
+ud_nothing_created "-h run IMAGE CMD: no container"
+ud_as $A --help container ls
+like "$RUN_OUT" '^Usage: userdocker ps ' "--help container ls: the help of ps"

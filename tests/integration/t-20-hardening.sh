@@ -560,7 +560,6 @@ run_forget
 
 # A policy child blocked in open(2) of alice's FIFO (load -i opens its
 # input as the caller): no CPU used, only the wall clock can end it.
-ud_config 'ALLOWED_SUBCOMMANDS[#ALLOWED_SUBCOMMANDS + 1] = "load"'
 rm -f "$A_HOME/t20-fifo"
 run_cmd as_user $A mkfifo "$A_HOME/t20-fifo"
 ud_mark

@@ -262,10 +262,6 @@ for order in "--env-file $A_HOME/t40-env -e FOO_T40=override" "-e FOO_T40=overri
 done
 run_forget
 
-# load is not allowed by default (an archive can replace any image name
-# for everybody); the admin allows it here.
-ud_refused "load: not allowed by default" 77 '^userdocker: subcommand not allowed: load' $A load -i /dev/null
-ud_config 'ALLOWED_SUBCOMMANDS[#ALLOWED_SUBCOMMANDS + 1] = "load"'
 # load -i: the archive is opened by alice, not by root.
 $UD_DOCKER tag local/busybox:latest local/t40-secret:latest >/dev/null &&
 	$UD_DOCKER save -o "$T40/root/secret.tar" local/t40-secret:latest &&
@@ -275,19 +271,74 @@ ud_refused "load -i of a root-only archive" 64 "^userdocker: cannot open $T40/ro
 	$A load -i "$T40/root/secret.tar"
 is "$($UD_DOCKER images -q local/t40-secret 2>&1)" "" "load -i of a root-only archive: the image was not loaded"
 
-$UD_DOCKER tag local/busybox:latest local/t40-alice:latest >/dev/null &&
-	$UD_DOCKER save -o "$A_HOME/t40-image.tar" local/t40-alice:latest &&
-	$UD_DOCKER rmi local/t40-alice:latest >/dev/null
+$UD_DOCKER tag local/busybox:latest udt-alice/t40:latest >/dev/null &&
+	$UD_DOCKER save -o "$A_HOME/t40-image.tar" udt-alice/t40:latest &&
+	$UD_DOCKER rmi udt-alice/t40:latest >/dev/null
 chown "$A:$A_GID" "$A_HOME/t40-image.tar"
 chmod 0600 "$A_HOME/t40-image.tar"
 ud_as $A load -i "$A_HOME/t40-image.tar"
-is "$RUN_STATUS" 0 "load -i of alice's own archive: exit status 0"
-like "$RUN_OUT" 'Loaded image: local/t40-alice:latest' "load -i of alice's own archive: docker loaded it"
-like "$($UD_DOCKER images --format '{{.Repository}}:{{.Tag}}' local/t40-alice 2>&1)" '^local/t40-alice:latest$' \
+is "$RUN_STATUS" 0 "load -i of alice's own archive (named udt-alice/t40): exit status 0"
+like "$RUN_OUT" 'Loaded image: udt-alice/t40:latest' "load -i of alice's own archive: docker loaded it"
+like "$($UD_DOCKER images --format '{{.Repository}}:{{.Tag}}' udt-alice/t40 2>&1)" '^udt-alice/t40:latest$' \
 	"load -i of alice's own archive: the image is there"
+$UD_DOCKER rmi udt-alice/t40:latest >/dev/null 2>&1
 ud_as $A load --input="$A_HOME/t40-image.tar"
 is "$RUN_STATUS" 0 "load --input=FILE: the same"
-$UD_DOCKER rmi local/t40-alice:latest >/dev/null 2>&1
+$UD_DOCKER rmi udt-alice/t40:latest >/dev/null 2>&1
+run_cmd as_user $A sh -c 'userdocker_bin=$1; "$userdocker_bin" load < "$HOME/t40-image.tar"' sh "$UD_BIN"
+is "$RUN_STATUS:$RUN_OUT" "0:Loaded image: udt-alice/t40:latest" "load from stdin: the same"
+$UD_DOCKER rmi udt-alice/t40:latest >/dev/null 2>&1
+
+# Taking over a name everybody uses: an archive that names another image
+# local/busybox:latest (different content) must not replace it.
+bb_before=$($UD_DOCKER image inspect -f '{{.Id}}' local/busybox:latest)
+evil=$($UD_DOCKER run -d local/busybox sh -c 'echo evil > /evil-t40') && $UD_DOCKER wait "$evil" >/dev/null &&
+	$UD_DOCKER commit "$evil" t40-evil:1 >/dev/null && $UD_DOCKER rm -f "$evil" >/dev/null &&
+	$UD_DOCKER tag t40-evil:1 local/busybox:evil >/dev/null ||
+	bail_out "cannot build the t40 evil image"
+t40_evil_archive() { # NAME: save t40-evil:1 as NAME into alice's home
+	$UD_DOCKER tag t40-evil:1 "$1" >/dev/null && $UD_DOCKER save -o "$A_HOME/t40-evil.tar" "$1" &&
+		chown "$A:$A_GID" "$A_HOME/t40-evil.tar"
+	[ "$1" = local/busybox:latest ] && $UD_DOCKER tag "$bb_before" local/busybox:latest >/dev/null
+	[ "$1" = local/busybox:latest ] || $UD_DOCKER rmi "$1" >/dev/null
+}
+for name in local/busybox:latest udt-bob/tool:1 udt-alicex/tool:1 docker.io/library/busybox:latest \
+	localhost:5000/udt-alice/x:1; do
+	t40_evil_archive "$name"
+	ud_refused "load of an archive naming $name" 77 \
+		"^userdocker: load not allowed: the archive names the image .* \\(only names under udt-alice/ may be loaded" \
+		$A load -i "$A_HOME/t40-evil.tar"
+	is "$($UD_DOCKER image inspect -f '{{.Id}}' local/busybox:latest)" "$bb_before" \
+		"load of an archive naming $name: local/busybox:latest is unchanged"
+done
+is "$($UD_DOCKER images -q udt-bob/tool)" "" "no image udt-bob/tool appeared"
+t40_evil_archive local/busybox:latest
+gzip -c "$A_HOME/t40-evil.tar" >"$A_HOME/t40-evil.tar.gz" && chown "$A:$A_GID" "$A_HOME/t40-evil.tar.gz"
+ud_refused "load of a gzip-compressed archive" 77 '^userdocker: load not allowed: a gzip-compressed archive' \
+	$A load -i "$A_HOME/t40-evil.tar.gz"
+# Tar tricks that could put a manifest.json where docker looks.
+T40_TAR=$(mktemp -d "$UD_TEST_BASE/t40-tar.XXXXXX")
+mkdir -p "$T40_TAR/x" "$T40_TAR/y" && tar -C "$T40_TAR/x" -xf "$A_HOME/t40-evil.tar" ||
+	bail_out "cannot unpack the t40 archive"
+ln -s . "$T40_TAR/x/top-link"
+tar -C "$T40_TAR/x" -cf "$A_HOME/t40-trick.tar" . && chown "$A:$A_GID" "$A_HOME/t40-trick.tar"
+ud_refused "load of an archive with a link at its top level" 77 \
+	'^userdocker: load not allowed: the archive has a link at its top level' $A load -i "$A_HOME/t40-trick.tar"
+rm "$T40_TAR/x/top-link"
+rm -f "$T40_TAR/x/repositories" # (it would be refused first, for its name)
+mv "$T40_TAR/x/manifest.json" "$T40_TAR/x/real-manifest"
+ln -s real-manifest "$T40_TAR/x/manifest.json"
+tar -C "$T40_TAR/x" -cf "$A_HOME/t40-trick.tar" . && chown "$A:$A_GID" "$A_HOME/t40-trick.tar"
+ud_refused "load of an archive whose manifest.json is a link" 77 \
+	'^userdocker: load not allowed: the archive has a link at its top level \(manifest.json\)' \
+	$A load -i "$A_HOME/t40-trick.tar"
+head -c 4096 "$A_HOME/t40-image.tar" >"$A_HOME/t40-cut.tar" && chown "$A:$A_GID" "$A_HOME/t40-cut.tar"
+ud_refused "load of an archive cut short" 77 '^userdocker: load not allowed: the archive (is cut short|ends in the middle)' \
+	$A load -i "$A_HOME/t40-cut.tar"
+is "$($UD_DOCKER image inspect -f '{{.Id}}' local/busybox:latest)" "$bb_before" \
+	"load tricks: local/busybox:latest is unchanged"
+rm -rf "$T40_TAR" "$A_HOME"/t40-evil.tar* "$A_HOME/t40-trick.tar" "$A_HOME/t40-cut.tar"
+$UD_DOCKER rmi t40-evil:1 local/busybox:evil >/dev/null 2>&1
 ud_as $A load -i "$A_HOME"
 isnt "$RUN_STATUS" 0 "load -i of a directory: fails"
 like "$RUN_ERR" '.' "load -i of a directory: with a message"

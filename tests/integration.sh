@@ -65,10 +65,22 @@ export UD_SRCDIR UD_TESTS_DIR
 exec {UD_TAP_FD}>&1
 TAP_TMPDIR=$(mktemp -d) || exit 1
 _ud_cleaned=''
+# Background helpers of the test files (syslog sinks) and the sockets they
+# bound: ended and removed whatever ends the run.
+UD_CLEANUP_PIDS=() UD_CLEANUP_FILES=()
+# ud_forget_pid PID: it was ended normally (its number may be reused).
+ud_forget_pid() {
+	local p keep=()
+	for p in "${UD_CLEANUP_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	UD_CLEANUP_PIDS=("${keep[@]}")
+}
 ud_cleanup() {
+	local pid
 	[ -z "$_ud_cleaned" ] || return 0
 	_ud_cleaned=1
 	trap '' INT TERM HUP
+	for pid in "${UD_CLEANUP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	[ ${#UD_CLEANUP_FILES[@]} -eq 0 ] || rm -f "${UD_CLEANUP_FILES[@]}"
 	ud_daemon_stop
 	ud_users_remove
 	ud_install_cleanup

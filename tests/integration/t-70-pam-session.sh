@@ -36,6 +36,7 @@ if [ ! -e /dev/log ] && [ -f "$UD_SRCDIR/tests/tools/syslog_sink.c" ] &&
 	: >"$T70/syslog.txt"
 	(ud_close_fds; exec "$T70/syslog_sink" /dev/log "$T70/syslog.txt") &
 	T70_SINK_PID=$!
+	UD_CLEANUP_PIDS+=("$T70_SINK_PID") UD_CLEANUP_FILES+=(/dev/log)
 	for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
 	[ -S /dev/log ] && T70_LOG=$T70/syslog.txt
 fi
@@ -343,6 +344,7 @@ rm -f "/etc/pam.d/$T70_SVC"
 if [ -n "$T70_SINK_PID" ]; then
 	kill "$T70_SINK_PID" 2>/dev/null
 	wait "$T70_SINK_PID" 2>/dev/null
+	ud_forget_pid "$T70_SINK_PID"
 	[ -S /dev/log ] && rm -f /dev/log
 fi
 rm -rf "$T70"

@@ -7,6 +7,7 @@ cc -O2 -o "$sink_dir/syslog_sink" "$UD_SRCDIR/tests/tools/syslog_sink.c" ||
 	bail_out "cannot build tests/tools/syslog_sink.c"
 "$sink_dir/syslog_sink" "$UD_SYSLOG_SOCKET" "$sink_dir/syslog.txt" &
 sink_pid=$!
+UD_CLEANUP_PIDS+=("$sink_pid") UD_CLEANUP_FILES+=("$UD_SYSLOG_SOCKET")
 for _ in $(seq 50); do [ -S "$UD_SYSLOG_SOCKET" ] && break; sleep 0.1; done
 audit_dir=$UD_PREFIX/var/log/userdocker
 mkdir -p "$audit_dir" && chmod 0755 "$UD_PREFIX/var" "$UD_PREFIX/var/log" && chmod 0700 "$audit_dir"
@@ -66,5 +67,6 @@ is "$(tail -n 100 "$sink_dir/syslog.txt" | grep -cE '^<8[0-9]>.* userdocker\[[0-
 [ "$wait_ok" = 1 ] || diag "the concurrent runs took more than 60 s"
 
 kill "$sink_pid" 2>/dev/null
+ud_forget_pid "$sink_pid"
 wait "$sink_pid" 2>/dev/null
 rm -rf "$sink_dir" "$UD_SYSLOG_SOCKET"

@@ -19,23 +19,17 @@
 #define DAPI_MAX_BODY (32u << 20)
 #define DAPI_MIN_VERSION "1.40"
 
-struct body {
-	char *buf;
-	size_t len;
-	int too_big;
-};
-
 struct headers {
 	char api_version[16];
 };
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+size_t dapi_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct body *b = ud;
+	struct dapi_body *b = ud;
 	size_t n = size * nmemb;
 	char *nb;
 
-	if (b->len + n > DAPI_MAX_BODY) {
+	if (b->len + n > b->max) {
 		b->too_big = 1;
 		return 0;
 	}
@@ -67,11 +61,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static int request(struct dapi *d, const char *url, long *status, struct body *b,
-		   struct headers *h, struct ud_err *err)
+void dapi_setup(struct dapi *d, const char *url, long timeout_ms, struct dapi_body *b)
 {
 	CURL *c = d->curl;
-	CURLcode rc;
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -81,14 +73,23 @@ static int request(struct dapi *d, const char *url, long *status, struct body *b
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
 #else
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP);
 #endif
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dapi_on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+}
+
+static int request(struct dapi *d, const char *url, long *status, struct dapi_body *b,
+		   struct headers *h, struct ud_err *err)
+{
+	CURL *c = d->curl;
+	CURLcode rc;
+
+	dapi_setup(d, url, 30000L, b);
 	if (h) {
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
@@ -116,7 +117,7 @@ static int version_cmp(const char *a, const char *b)
 
 int dapi_open(struct dapi *d, const char *sock, struct ud_err *err)
 {
-	struct body b = { 0 };
+	struct dapi_body b = { .max = DAPI_MAX_BODY };
 	struct headers h = { "" };
 	struct stat st;
 	char url[64];
@@ -165,7 +166,7 @@ void dapi_close(struct dapi *d)
 
 int dapi_get(struct dapi *d, const char *path, long *status, json_t **out, struct ud_err *err)
 {
-	struct body b = { 0 };
+	struct dapi_body b = { .max = DAPI_MAX_BODY };
 	json_error_t jerr;
 	char *url;
 	int r;

@@ -18,32 +18,6 @@
 /* A stop waits for the container's own timeout (?t=) before the kill. */
 #define DAPI_WRITE_TIMEOUT_MS 120000L
 
-struct wbody {
-	char *buf;
-	size_t len;
-	int too_big;
-};
-
-static size_t on_wbody(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct wbody *b = ud;
-	size_t n = size * nmemb;
-	char *nb;
-
-	if (b->len + n > DAPI_WRITE_MAX_BODY) {
-		b->too_big = 1;
-		return 0;
-	}
-	nb = realloc(b->buf, b->len + n + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + b->len, ptr, n);
-	b->buf = nb;
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
-
 /* Printable ASCII without space: nothing that could end the request
  * line or add a header. */
 static int path_ok(const char *path)
@@ -61,7 +35,7 @@ static int path_ok(const char *path)
 static int write_request(struct dapi *d, const char *method, const char *path, long *status,
 			 json_t **out, struct ud_err *err)
 {
-	struct wbody b = { 0 };
+	struct dapi_body b = { .max = DAPI_WRITE_MAX_BODY };
 	CURL *c = d->curl;
 	CURLcode rc;
 	char *url;
@@ -75,20 +49,7 @@ static int write_request(struct dapi *d, const char *method, const char *path, l
 	if (asprintf(&url, "http://docker/v%s%s", d->version, path) < 0)
 		return ud_fail_errno(err, UD_EX_OSERR, "out of memory");
 
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, DAPI_WRITE_TIMEOUT_MS);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, CURLPROTO_HTTP);
-#endif
+	dapi_setup(d, url, DAPI_WRITE_TIMEOUT_MS, &b);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
@@ -96,8 +57,6 @@ static int write_request(struct dapi *d, const char *method, const char *path, l
 	} else {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_wbody);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(c);
 	free(url);
 	if (b.too_big) {

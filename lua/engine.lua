@@ -53,7 +53,7 @@ local SETTING_NAMES = {
 	"NV_MAX_GPU_COUNT_RESERVATION", "NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED",
 	"NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION", "NV_ALLOW_OWN_GPU_REUSE",
 	"NV_EXECUTOR_MODES",
-	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL",
+	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL", "EXEC_AS",
 }
 
 --- The subcommands the engine has rules for, with their one-line help.
@@ -393,6 +393,7 @@ function M.defaults(caller)
 		DOCKER_SOCKET = "/var/run/docker.sock",
 		NO_NEW_PRIVILEGES = true,
 		PS_SHOW_ALL = false,
+		EXEC_AS = "root",
 	}
 end
 
@@ -785,6 +786,12 @@ local CHECKS = {
 	DOCKER_SOCKET = check_abs_path,
 	NO_NEW_PRIVILEGES = check_bool,
 	PS_SHOW_ALL = check_bool,
+	EXEC_AS = function(n, v)
+		check_string(v, n)
+		if not smatch(v, "^[a-z_][a-z0-9_-]*%$?$") or #v > 32 then
+			bad(n, "not a user name: %s", printable(v))
+		end
+	end,
 }
 CHECKS.CAPS_ADD = CHECKS.CAPS_DROP
 
@@ -2450,6 +2457,9 @@ local function decide(settings, req, ctx)
 	local options, args, text = (DECIDERS[sub] or decide_plain)(st, req, ctx)
 	if text then return { action = "print", text = text } end
 	local out = { subcommand = sub, options = options, args = args, help = false }
+	if settings.EXEC_AS ~= "root" then
+		note(st, "the docker command runs as %s, by %s", settings.EXEC_AS, from(st, "EXEC_AS"))
+	end
 	run_hooks(settings, out, st.caller, function(i, name)
 		note(st, "policy.d hook hooks.%s of %s runs", name, HOOK_FILES[HOOKS[settings][i]] or ("file " .. i))
 	end)
@@ -2457,6 +2467,7 @@ local function decide(settings, req, ctx)
 	out.subcommand = sub
 	return {
 		action = "exec", executor = st.executor, executor_path = st.executor_path,
+		exec_as = settings.EXEC_AS,
 		request = out, gpus = st.gpus or "", gpu_mode = st.gpu_mode or "",
 	}
 end

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,38 @@ char *shell_quote_argv(char *const *argv)
 	return s;
 }
 
+/* EXEC_AS, resolved by root from the passwd database: 0 for root. */
+static int exec_account(struct ud_verdict *v, struct ud_err *err)
+{
+	struct passwd *pw;
+
+	v->exec_uid = 0;
+	v->exec_gid = 0;
+	if (!v->exec_as || !*v->exec_as || !strcmp(v->exec_as, "root"))
+		return 0;
+	pw = getpwnam(v->exec_as);
+	if (!pw)
+		return ud_fail(err, UD_EX_CONFIG, "EXEC_AS: no such account: %s", v->exec_as);
+	v->exec_uid = pw->pw_uid;
+	v->exec_gid = pw->pw_gid;
+	return 0;
+}
+
+int exec_account_enter(const struct ud_verdict *v)
+{
+	uid_t r, e, s;
+
+	if (v->exec_uid == 0)
+		return 0;
+	if (initgroups(v->exec_as, v->exec_gid) || setresgid(v->exec_gid, v->exec_gid, v->exec_gid) ||
+	    setresuid(v->exec_uid, v->exec_uid, v->exec_uid))
+		return -1;
+	if (getresuid(&r, &e, &s) || r != v->exec_uid || e != v->exec_uid || s != v->exec_uid ||
+	    setuid(0) == 0)
+		return -1;
+	return 0;
+}
+
 /* Signals that would end root between staging mounts and taking them
  * down: from the terminal (^C, hangup) or a closed stderr pipe. */
 static const int held_signals[] = { SIGINT, SIGQUIT, SIGHUP, SIGPIPE, SIGTERM };
@@ -119,6 +153,10 @@ static int run_and_unstage(struct ud_verdict *v, char **argv, char **envp, struc
 	}
 	if (pid == 0) {
 		signals_release();
+		if (exec_account_enter(v)) {
+			fprintf(stderr, "userdocker: cannot become %s (EXEC_AS)\n", v->exec_as);
+			_exit(UD_EX_OSERR);
+		}
 		execve(path, argv, envp);
 		fprintf(stderr, "userdocker: cannot execute %s: %s\n", path, strerror(errno));
 		_exit(UD_EX_OSERR);
@@ -146,7 +184,8 @@ int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdi
 	char *envp[8];
 	size_t n = 0;
 
-	if (trusted_program(v->executor_path, "executor", err) || trusted_dir(DOCKER_CONFIG_DIR, err))
+	if (trusted_program(v->executor_path, "executor", err) || trusted_dir(DOCKER_CONFIG_DIR, err) ||
+	    exec_account(v, err))
 		return -1;
 	snprintf(host, sizeof host, "DOCKER_HOST=unix://%s", v->docker_socket);
 	envp[n++] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
@@ -167,10 +206,12 @@ int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdi
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot change directory to /");
 	fflush(NULL);
 	if (!strcmp(v->req.subcmd, "load"))
-		return load_run(c, v->load_fd, v->executor_path, argv, envp, err);
+		return load_run(c, v, argv, envp, err);
 	if ((st && st->n) || v->gpu_lock_fd >= 0)
 		return run_and_unstage(v, argv, envp, st, err);
 	signals_release();
+	if (exec_account_enter(v))
+		return ud_fail_errno(err, UD_EX_OSERR, "cannot become %s (EXEC_AS)", v->exec_as);
 	execve(v->executor_path, argv, envp);
 	return ud_fail_errno(err, UD_EX_OSERR, "cannot execute %s", v->executor_path);
 }

@@ -486,9 +486,11 @@ static void drop_to(const struct ud_caller *c)
 		_exit(UD_EX_OSERR);
 }
 
-int load_run(const struct ud_caller *c, int in, const char *path, char **argv, char **envp,
+int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv, char **envp,
 	     struct ud_err *err)
 {
+	const char *path = v->executor_path;
+	int in = v->load_fd;
 	int data[2], report[2], status = 0, dstatus = 0;
 	pid_t checker, docker;
 	char msg[512];
@@ -531,6 +533,8 @@ int load_run(const struct ud_caller *c, int in, const char *path, char **argv, c
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		if (exec_account_enter(v))
+			_exit(UD_EX_OSERR);
 		execve(path, argv, envp);
 		fprintf(stderr, "userdocker: cannot execute %s: %s\n", path, strerror(errno));
 		_exit(UD_EX_OSERR);

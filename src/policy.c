@@ -642,17 +642,18 @@ static int to_message(lua_State *L, const struct ud_job *job, int settings,
 	}
 	request_free(&req);
 	lua_pop(L, 1);
-	if (make_vec(out, n, argc + 6, err))
+	if (make_vec(out, n, argc + 7, err))
 		goto fail;
 	if (set_str(&(*out)[0], "exec", err) ||
 	    set_str(&(*out)[1], field_str(L, res, "executor"), err) ||
 	    set_str(&(*out)[2], field_str(L, res, "executor_path"), err) ||
 	    set_str(&(*out)[3], field_str(L, settings, "DOCKER_SOCKET"), err) ||
 	    set_str(&(*out)[4], field_str(L, res, "gpus"), err) ||
-	    set_str(&(*out)[5], field_str(L, res, "gpu_mode"), err))
+	    set_str(&(*out)[5], field_str(L, res, "gpu_mode"), err) ||
+	    set_str(&(*out)[6], field_str(L, res, "exec_as"), err))
 		goto fail;
 	for (i = 0; i < argc; i++) {
-		(*out)[i + 6] = argv[i];
+		(*out)[i + 7] = argv[i];
 		argv[i] = NULL;
 	}
 	strv_free(argv);

@@ -78,6 +78,9 @@ struct ud_verdict {
 	int gpu_lock_fd;        /* held from the GPU facts until the container exists */
 	char token[33];         /* labels the container so we can see it exists */
 	int load_fd;            /* load: the archive (the caller's file or stdin) */
+	char *exec_as;          /* EXEC_AS: the account the docker CLI runs as */
+	uid_t exec_uid;         /* ... resolved by execute() */
+	gid_t exec_gid;
 };
 
 /* harden.c */
@@ -143,8 +146,10 @@ char *shell_quote_argv(char *const *argv);
 void signals_hold(void);
 
 /* load.c: docker load through the archive checker; returns only on error */
-int load_run(const struct ud_caller *c, int in, const char *path, char **argv, char **envp,
+int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv, char **envp,
 	     struct ud_err *err);
+/* In the process about to execute docker: become EXEC_AS (no-op for root). */
+int exec_account_enter(const struct ud_verdict *v);
 
 /* dockviz.c (root, through the Engine API) */
 int dockviz(const char *sock, struct ud_err *err);

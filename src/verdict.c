@@ -328,5 +328,6 @@ void verdict_free(struct ud_verdict *v)
 	free(v->docker_socket);
 	free(v->gpus);
 	free(v->gpu_mode);
+	free(v->exec_as);
 	request_free(&v->req);
 }

@@ -728,11 +728,21 @@ end)
 -- dump
 -- ===================================================================
 
+test("EXEC_AS: root by default, a user name, passed on with the verdict", function()
+	eq(settings().EXEC_AS, "root")
+	local s = settings(function(x) x.EXEC_AS = "docker-cli" end)
+	eq(decide(s, run({})).exec_as, "docker-cli")
+	for _, bad in ipairs({ "", "Root", "a b", "../x", 0 }) do
+		local t = settings(function(x) x.EXEC_AS = bad end)
+		raises(function() M.validate(t) end, "EXEC_AS: ")
+	end
+end)
+
 test("dump lists every setting, one per line, in a stable order", function()
 	local text = M.dump(settings())
 	local lines = {}
 	for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
-	eq(#lines, 31, "one line per setting")
+	eq(#lines, 32, "one line per setting")
 	eq(lines[1], 'LOGLVL = "INFO"')
 	eq(lines[2], 'EXECUTORS = {docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker"}')
 	eq(lines[5], 'ARGS_ALWAYS = {run = {"--rm"}}')

@@ -421,6 +421,46 @@ ud_refused "run -p 0.0.0.0:22:22" 77 '^userdocker: port mapping not allowed: 0\.
 	$A run -p 0.0.0.0:22:22 local/busybox true
 run_forget
 
+# --- EXEC_AS: the docker CLI as a service account, not root -------------------------------------
+# A service account in a group that may use the test daemon's socket; an
+# executor that logs who runs it, then runs docker.
+UD_TEST_USERS="$UD_TEST_USERS udt-svc"
+getent group udt-dock >/dev/null || groupadd -r udt-dock || bail_out "groupadd udt-dock failed"
+getent passwd udt-svc >/dev/null || useradd -r -M -d /nonexistent -s /usr/sbin/nologin -G udt-dock udt-svc ||
+	bail_out "useradd udt-svc failed"
+sock_mode=$(stat -c '%a %U %G' "$UD_SOCK") dir_mode=$(stat -c '%a' "$UD_DAEMON_DIR")
+chmod 0711 "$UD_DAEMON_DIR" && chgrp udt-dock "$UD_SOCK" && chmod 0660 "$UD_SOCK"
+mkdir -p "$T40/exe" && chmod 0755 "$T40" "$T40/exe"
+printf '#!/bin/sh
+id -un >>%s/exe/who.log
+exec /usr/bin/docker "$@"
+' "$T40" >"$T40/exe/docker-as"
+chmod 0755 "$T40/exe/docker-as"
+: >"$T40/exe/who.log" && chmod 0666 "$T40/exe/who.log"
+ud_config "EXECUTORS = { docker = \"$T40/exe/docker-as\" }
+EXEC_AS = \"udt-svc\""
+ud_as $A run local/busybox id -u
+is "$RUN_STATUS:$RUN_OUT" "0:$A_UID" "EXEC_AS=udt-svc: the run works; the container runs as alice"
+is "$(cat "$T40/exe/who.log")" "udt-svc" "EXEC_AS=udt-svc: the docker CLI ran as udt-svc, not root"
+# (the home mount above is staged: root forks and waits; without mounts
+# root executes docker directly)
+ud_as $A run --no-default-mounts local/busybox echo direct
+is "$RUN_STATUS:$RUN_OUT" "0:direct" "EXEC_AS=udt-svc: without staged mounts too"
+is "$(tail -n 1 "$T40/exe/who.log")" "udt-svc" "EXEC_AS=udt-svc: ... the CLI still ran as udt-svc"
+ud_config "EXECUTORS = { docker = \"$T40/exe/docker-as\" }
+EXEC_AS = \"udt-nosuchaccount\""
+ud_refused "EXEC_AS naming no account" 78 '^userdocker: EXEC_AS: no such account: udt-nosuchaccount$' \
+	$A run local/busybox true
+ud_config 'EXEC_AS = "../root"'
+ud_refused "EXEC_AS that is not a user name" 78 '^userdocker: .*EXEC_AS: not a user name' $A run local/busybox true
+reset_config
+chmod "$dir_mode" "$UD_DAEMON_DIR"
+chgrp "$(echo "$sock_mode" | cut -d' ' -f3)" "$UD_SOCK" && chmod "$(echo "$sock_mode" | cut -d' ' -f1)" "$UD_SOCK"
+userdel udt-svc 2>/dev/null
+groupdel udt-dock 2>/dev/null
+UD_TEST_USERS=${UD_TEST_USERS% udt-svc}
+run_forget
+
 # --- clean up --------------------------------------------------------------------------------------
 
 rm -rf "$T40" "$A_HOME"/t40-*

@@ -91,15 +91,28 @@ static void to_syslog(const struct ud_audit *a, const char *request, const char 
 	struct tm tm;
 	int fd, len;
 
+	char *tty = text_printable(c->tty[0] ? c->tty : "unknown");
+	char *cwd = text_printable(c->cwd[0] ? c->cwd : "?");
+	char *reason = text_printable(a->reason ? a->reason : "-");
+	char *req = text_printable(request ? request : "-");
+	char *cmd = text_printable(command ? command : "-");
+
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+	/* Every field on the one line: control characters escaped, so that
+	 * no value can start a line or a field of its own. */
 	len = snprintf(msg, sizeof msg,
 		       "<%d>%s userdocker[%d]: %s : TTY=%s ; PWD=%s ; UID=%u ; DECISION=%s ; REASON=%s ; REQUEST=%s ; COMMAND=%s",
 		       LOG_AUTHPRIV | (strcmp(a->decision, "allowed") && strcmp(a->decision, "dry-run")
 					       ? LOG_WARNING : LOG_NOTICE),
-		       stamp, (int)getpid(), c->user_name ? c->user_name : "?", c->tty[0] ? c->tty : "unknown",
-		       c->cwd[0] ? c->cwd : "?", (unsigned)c->uid, a->decision,
-		       a->reason ? a->reason : "-", request ? request : "-", command ? command : "-");
+		       stamp, (int)getpid(), c->user_name ? c->user_name : "?", tty ? tty : "?",
+		       cwd ? cwd : "?", (unsigned)c->uid, a->decision, reason ? reason : "?",
+		       req ? req : "?", cmd ? cmd : "?");
+	free(tty);
+	free(cwd);
+	free(reason);
+	free(req);
+	free(cmd);
 	if (len < 0)
 		return;
 	if ((size_t)len >= sizeof msg) {

@@ -75,7 +75,7 @@ static void print_tree(struct node *n, size_t count, const char *parent, int dep
 
 			if (!tag || !strcmp(tag, "<none>:<none>"))
 				continue;
-			shown = utf8_sanitize(tag);
+			shown = text_printable(tag);
 			printf("%s%s", first ? "" : ", ", shown ? shown : "?");
 			free(shown);
 			first = 0;

@@ -1,23 +1,27 @@
 /*
  * load.c - `userdocker load`: an archive names its images itself, and
  * docker replaces whatever image had that name, for every user.  So the
- * archive is streamed to docker through a checker: every image name it
- * carries (manifest.json RepoTags, the legacy repositories file, an OCI
- * index.json's image names) must lie under the caller's own namespace,
- * "<user>/..." (docker.io implied); untagged images load by id.
+ * archive reaches docker only through a checker that rewrites it: every
+ * image name it carries (manifest.json RepoTags, the legacy repositories
+ * file, an OCI index.json's image names) must lie under the caller's own
+ * namespace, "<user>/..." (docker.io implied); untagged images load by id.
  *
- * The bytes docker reads are exactly the bytes checked: the checker (a
- * child that has dropped to the caller) reads the caller's file or stdin
- * and writes docker's stdin pipe.  The files that carry names are held
- * back until they are checked, and root keeps its own copy of the pipe's
- * write end, so docker sees no end of input until the whole archive has
- * passed: on a refusal root kills docker first, and nothing was tagged.
+ * The checker (a child that has dropped to the caller) reads the caller's
+ * file or stdin and writes docker's stdin pipe, and what it writes is its
+ * own canonical archive, not the input: a plain ustar header it builds for
+ * each entry as it understood it (pax records only for long names and
+ * large sizes), the data copied, the name-carrying files re-encoded as
+ * JSON with nothing but the keys docker reads, spelled exactly.  Whatever
+ * tar or JSON dialect the input uses, docker sees exactly what was checked.
+ * Root keeps its own copy of the pipe's write end, so docker sees no end of
+ * input before the whole archive has passed: on a refusal root kills
+ * docker first, and nothing was tagged.
  *
- * Refused as well: compressed archives (the names inside cannot be seen;
- * decompress first), entries named by an absolute path or with "..", a
- * link at the top level or a name that passes through a link (either
- * could put a manifest.json where docker looks), a name-carrying file
- * that is not a regular file, and an archive cut short.
+ * Refused as well: compressed archives (decompress first), entries named
+ * by an absolute path or with "..", devices and FIFOs, sparse files, a
+ * link at the top level or a name that passes through a link (either could
+ * put a manifest.json where docker looks), a name-carrying file that is not
+ * a regular file, and an archive cut short.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,7 +40,9 @@
 #include "userdocker.h"
 
 #define TAGFILE_MAX (8u << 20)  /* manifest.json and friends, held in memory */
+#define EXTHDR_MAX (1u << 20)   /* a pax or GNU long-name header's data */
 #define LINKS_MAX 65536
+#define USTAR_SIZE_MAX 077777777777ULL
 
 struct buf {
 	unsigned char *p;
@@ -44,25 +51,23 @@ struct buf {
 
 struct checker {
 	const char *user;
-	int out;                    /* docker's stdin */
+	int in, out;
 	char msg[512];              /* why it was refused */
-	struct buf held;            /* bytes not yet forwarded */
-	int holding;
-	struct buf capture;         /* data of the current entry, when kept */
-	int capturing;
-	char *long_name;            /* from a GNU 'L' or pax path= */
-	char *cur_name;             /* the entry whose data is being read */
-	char cur_type;
-	unsigned long long remaining;  /* data bytes still to come */
-	int zero_blocks, done;
+	struct buf data;            /* an extended header's or a name file's data */
+	char *pax_path, *pax_link;  /* from pax 'x' or GNU 'L'/'K', for the next entry */
+	int have_pax_size;
+	unsigned long long pax_size;
 	char **links;
 	size_t nlinks;
+	int first;
 };
 
 static int refuse(struct checker *k, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (k->msg[0])
+		return -1;
 	va_start(ap, fmt);
 	vsnprintf(k->msg, sizeof k->msg, fmt, ap);
 	va_end(ap);
@@ -88,41 +93,66 @@ static int buf_add(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+static int write_all(struct checker *k, const void *buf, size_t n)
 {
+	const unsigned char *p = buf;
+
 	while (n) {
-		ssize_t w = write(fd, p, n);
+		ssize_t w = write(k->out, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return -1;
+			return refuse(k, "load: docker stopped reading the archive");
 		p += w;
 		n -= (size_t)w;
 	}
 	return 0;
 }
 
-/* Forward a block now, or keep it with the held ones. */
-static int emit(struct checker *k, const unsigned char *p, size_t n)
+/* One 512-byte block of input; 0 at a clean end of input, -1 on error. */
+static int read_block(struct checker *k, unsigned char *b, int *eof)
 {
-	if (k->holding)
-		return buf_add(&k->held, p, n) ? refuse(k, "load: out of memory") : 0;
-	if (write_all(k->out, p, n))
-		return refuse(k, "load: docker stopped reading the archive");
+	size_t have = 0;
+
+	*eof = 0;
+	while (have < 512) {
+		ssize_t r = read(k->in, b + have, 512 - have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return refuse(k, "load: cannot read the archive: %s", strerror(errno));
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		if (k->first && have >= 6) {
+			static const struct {
+				const char *magic;
+				size_t len;
+				const char *name;
+			} z[] = { { "\x1f\x8b", 2, "gzip" }, { "BZh", 3, "bzip2" },
+				  { "\xfd" "7zXZ\0", 6, "xz" }, { "\x28\xb5\x2f\xfd", 4, "zstd" },
+				  { "\x50\x2a\x4d\x18", 4, "zstd" } };
+			size_t i;
+
+			k->first = 0;
+			for (i = 0; i < sizeof z / sizeof z[0]; i++)
+				if (!memcmp(b, z[i].magic, z[i].len))
+					return refuse(k, "load not allowed: a %s-compressed archive (the image names inside cannot be checked; decompress it first)",
+						      z[i].name);
+		}
+	}
+	if (have == 0) {
+		*eof = 1;
+		return 0;
+	}
+	if (have < 512)
+		return refuse(k, "load not allowed: the archive ends in the middle of a block");
 	return 0;
 }
 
-static int release(struct checker *k)
-{
-	k->holding = 0;
-	if (k->held.n && write_all(k->out, k->held.p, k->held.n))
-		return refuse(k, "load: docker stopped reading the archive");
-	k->held.n = 0;
-	return 0;
-}
-
-/* Octal, or base-256 for large sizes (GNU). */
+/* Octal, or base-256 (GNU) for large values. */
 static int tar_number(const unsigned char *f, size_t len, unsigned long long *out)
 {
 	unsigned long long v = 0;
@@ -162,7 +192,7 @@ static int header_ok(const unsigned char *h)
 	return sum == want;
 }
 
-/* "./a//b/" -> "a/b"; NULL (refused) for absolute names and "..". */
+/* "./a//b/" -> "a/b", "./" -> ""; NULL (refused) for absolute names and "..". */
 static char *normalize(const char *name)
 {
 	char *out = malloc(strlen(name) + 1), *o = out;
@@ -201,68 +231,140 @@ static int is_tag_file(const char *n)
 	return !strcmp(n, "manifest.json") || !strcmp(n, "repositories") || !strcmp(n, "index.json");
 }
 
-/* The caller's namespace: "<user>/..." or "docker.io/<user>/...". */
+/* The caller's namespace: "<user>/..." or "docker.io/<user>/...".  A user
+ * name that is not a plain lowercase docker path component, or that
+ * means something else to docker (library, localhost), has none. */
 static int name_ok(const struct checker *k, const char *ref)
 {
 	size_t u = strlen(k->user);
 
+	if (u == 0 || strspn(k->user, "abcdefghijklmnopqrstuvwxyz0123456789_-") != u ||
+	    !strcmp(k->user, "library") || !strcmp(k->user, "localhost"))
+		return 0;
 	if (!strncmp(ref, "docker.io/", 10))
 		ref += 10;
 	return !strncmp(ref, k->user, u) && ref[u] == '/' && ref[u + 1] != '\0' &&
 	       ref[u + 1] != ':' && ref[u + 1] != '@';
 }
 
-static int check_name(struct checker *k, const char *file, const char *ref)
+static int check_name(struct checker *k, const char *file, json_t *v)
 {
+	const char *ref = json_string_value(v);
 	char *shown;
 
+	if (!ref)
+		return refuse(k, "load not allowed: an image name in %s is not a string", file);
 	if (name_ok(k, ref))
 		return 0;
-	shown = utf8_sanitize(ref);
+	shown = text_printable(ref);
 	refuse(k, "load not allowed: the archive names the image %.200s in %s (only names under %s/ may be loaded, e.g. %s/myimage:1)",
 	       shown ? shown : "?", file, k->user, k->user);
 	free(shown);
 	return -1;
 }
 
-static int check_tag_file(struct checker *k, const char *file)
+/* Only these keys, spelled exactly: docker's JSON decoder would match any
+ * other spelling (case, Unicode folding) of a field it reads. */
+static int keys_only(struct checker *k, const char *file, json_t *obj, const char *const *keys)
 {
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return refuse(k, "load not allowed: %s in the archive has an unexpected structure", file);
+	json_object_foreach(obj, key, v) {
+		size_t i;
+
+		(void)v;
+		for (i = 0; keys[i] && strcmp(key, keys[i]); i++)
+			;
+		if (!keys[i]) {
+			char *shown = text_printable(key);
+
+			refuse(k, "load not allowed: %s in the archive has an unexpected key: %.100s", file,
+			       shown ? shown : "?");
+			free(shown);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The name-carrying file, checked; its canonical JSON in *out. */
+static int check_tag_file(struct checker *k, const char *file, char **out)
+{
+	/* (no LayerSources or urls: foreign layers the daemon would fetch) */
+	static const char *const manifest_keys[] = { "Config", "RepoTags", "Layers", "Parent", NULL };
+	static const char *const index_keys[] = { "schemaVersion", "mediaType", "manifests",
+						   "annotations", NULL };
+	static const char *const desc_keys[] = { "mediaType", "digest", "size", "annotations",
+						  "platform", "artifactType", NULL };
 	json_error_t jerr;
-	json_t *j = json_loadb((const char *)k->capture.p, k->capture.n, 0, &jerr), *v, *w;
+	json_t *j = json_loadb((const char *)k->data.p, k->data.n, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v, *w;
 	const char *key;
 	size_t i, m;
-	int r = 0;
+	int r = -1;
 
 	if (!j)
 		return refuse(k, "load not allowed: %s in the archive is not valid JSON", file);
 	if (!strcmp(file, "manifest.json")) {
+		if (!json_is_array(j)) {
+			refuse(k, "load not allowed: %s in the archive has an unexpected structure", file);
+			goto out;
+		}
 		json_array_foreach(j, i, v) {
-			json_array_foreach(json_object_get(v, "RepoTags"), m, w) {
-				if (!json_is_string(w) || check_name(k, file, json_string_value(w))) {
-					r = k->msg[0] ? -1 : refuse(k, "load not allowed: a RepoTags entry in %s is not a string", file);
-					goto out;
-				}
+			json_t *tags;
+
+			if (keys_only(k, file, v, manifest_keys))
+				goto out;
+			tags = json_object_get(v, "RepoTags");
+			if (tags && !json_is_null(tags) && !json_is_array(tags)) {
+				refuse(k, "load not allowed: RepoTags in %s is not a list", file);
+				goto out;
 			}
+			json_array_foreach(tags, m, w)
+				if (check_name(k, file, w))
+					goto out;
 		}
 	} else if (!strcmp(file, "repositories")) {
+		if (!json_is_object(j)) {
+			refuse(k, "load not allowed: %s in the archive has an unexpected structure", file);
+			goto out;
+		}
 		json_object_foreach(j, key, v) {
-			if (check_name(k, file, key)) {
-				r = -1;
+			json_t *name = json_string(key);
+			int bad = !name || check_name(k, file, name);
+
+			json_decref(name);
+			if (bad || !json_is_object(v)) {
+				refuse(k, "load not allowed: %s in the archive has an unexpected structure", file);
 				goto out;
 			}
 		}
 	} else {
+		if (keys_only(k, file, j, index_keys))
+			goto out;
 		json_array_foreach(json_object_get(j, "manifests"), i, v) {
-			json_t *ann = json_object_get(v, "annotations");
-			const char *img = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-			const char *ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+			json_t *ann;
 
-			if ((img && check_name(k, file, img)) || (ref && strchr(ref, '/') && check_name(k, file, ref))) {
-				r = -1;
+			if (keys_only(k, file, v, desc_keys))
 				goto out;
+			ann = json_object_get(v, "annotations");
+			json_object_foreach(ann, key, w) {
+				/* Any annotation that names an image: the containerd
+				 * name and the OCI ref name (a bare tag is harmless). */
+				const char *s = json_string_value(w);
+
+				if ((!strcasecmp(key, "io.containerd.image.name") ||
+				     (!strcasecmp(key, "org.opencontainers.image.ref.name") && s &&
+				      strpbrk(s, "/:@"))) && check_name(k, file, w))
+					goto out;
 			}
 		}
 	}
+	*out = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	r = *out ? 0 : refuse(k, "load: out of memory");
 out:
 	json_decref(j);
 	return r;
@@ -281,199 +383,349 @@ static int through_link(const struct checker *k, const char *name)
 	return 0;
 }
 
-/* A header block: decide what its entry is and whether it is held. */
-static int on_header(struct checker *k, const unsigned char *h)
+/* Reads `size` bytes of entry data (and its padding) into k->data. */
+static int read_data(struct checker *k, unsigned long long size, size_t max)
 {
-	char name[256 + 156], raw[101], prefix[156], *norm;
+	unsigned char b[512];
+	int eof;
+
+	k->data.n = 0;
+	if (size > max)
+		return refuse(k, "load not allowed: an entry of the archive that userdocker must read is too large");
+	while (size) {
+		size_t take = size > 512 ? 512 : (size_t)size;
+
+		if (read_block(k, b, &eof))
+			return -1;
+		if (eof)
+			return refuse(k, "load not allowed: the archive is cut short");
+		if (buf_add(&k->data, b, take))
+			return refuse(k, "load: out of memory");
+		size -= take;
+	}
+	return 0;
+}
+
+/* Copies `size` bytes of entry data (and padding) through unchanged. */
+static int copy_data(struct checker *k, unsigned long long size)
+{
+	unsigned char b[512];
+	int eof;
+
+	while (size) {
+		if (read_block(k, b, &eof))
+			return -1;
+		if (eof)
+			return refuse(k, "load not allowed: the archive is cut short");
+		if (write_all(k, b, 512))
+			return -1;
+		size -= size > 512 ? 512 : size;
+	}
+	return 0;
+}
+
+static void put_octal(unsigned char *f, size_t len, unsigned long long v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof tmp, "%0*llo", (int)len - 1, v);
+	memcpy(f, tmp, len - 1);
+	f[len - 1] = '\0';
+}
+
+static void finish_header(unsigned char *h)
+{
+	unsigned long sum = 0;
+	size_t i;
+	char tmp[8];
+
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf(tmp, sizeof tmp, "%06lo", sum);
+	memcpy(h + 148, tmp, 6);
+	h[154] = '\0';
+	h[155] = ' ';
+}
+
+/* "LEN key=value\n" with LEN counting itself. */
+static int pax_record(struct buf *b, const char *key, const char *value)
+{
+	size_t body = strlen(key) + strlen(value) + 3, len = body, digits;
+	char tmp[32];
+
+	for (;;) {
+		digits = (size_t)snprintf(tmp, sizeof tmp, "%zu", len);
+		if (body + digits == len)
+			break;
+		len = body + digits;
+	}
+	snprintf(tmp, sizeof tmp, "%zu ", len);
+	return buf_add(b, tmp, strlen(tmp)) || buf_add(b, key, strlen(key)) || buf_add(b, "=", 1) ||
+	       buf_add(b, value, strlen(value)) || buf_add(b, "\n", 1);
+}
+
+/* One entry as docker will read it: a pax header when the name, the link
+ * or the size does not fit ustar, then a plain ustar header. */
+static int emit_header(struct checker *k, const char *name, const char *link, char type,
+		       unsigned long long size, const unsigned char *in)
+{
+	unsigned char h[512], ph[512];
+	unsigned long long mode, mtime;
+	struct buf pax = { 0 };
+	char sz[32];
+	int r = 0;
+
+	if ((strlen(name) > 100 && pax_record(&pax, "path", name)) ||
+	    (strlen(link) > 100 && pax_record(&pax, "linkpath", link)) ||
+	    (size > USTAR_SIZE_MAX && (snprintf(sz, sizeof sz, "%llu", size), pax_record(&pax, "size", sz)))) {
+		free(pax.p);
+		return refuse(k, "load: out of memory");
+	}
+	if (pax.n) {
+		static const unsigned char zero[512];
+
+		memset(ph, 0, sizeof ph);
+		memcpy(ph, "PaxHeader", 9);
+		put_octal(ph + 100, 8, 0644);
+		put_octal(ph + 108, 8, 0);
+		put_octal(ph + 116, 8, 0);
+		put_octal(ph + 124, 12, pax.n);
+		put_octal(ph + 136, 12, 0);
+		ph[156] = 'x';
+		memcpy(ph + 257, "ustar\0" "00", 8);
+		finish_header(ph);
+		r = write_all(k, ph, 512) || write_all(k, pax.p, pax.n) ||
+		    (pax.n % 512 && write_all(k, zero, 512 - pax.n % 512));
+	}
+	free(pax.p);
+	if (r)
+		return -1;
+	if (tar_number(in + 100, 8, &mode))
+		mode = type == '5' ? 0755 : 0644;
+	if (tar_number(in + 136, 12, &mtime) || mtime > USTAR_SIZE_MAX)
+		mtime = 0;
+	memset(h, 0, sizeof h);
+	memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
+	put_octal(h + 100, 8, mode & 07777);
+	put_octal(h + 108, 8, 0);                     /* uid, gid: root */
+	put_octal(h + 116, 8, 0);
+	put_octal(h + 124, 12, size > USTAR_SIZE_MAX ? 0 : size);
+	put_octal(h + 136, 12, mtime);
+	h[156] = (unsigned char)type;
+	memcpy(h + 157, link, strlen(link) > 100 ? 100 : strlen(link));
+	memcpy(h + 257, "ustar\0" "00", 8);
+	finish_header(h);
+	return write_all(k, h, 512);
+}
+
+static int pax_parse(struct checker *k)
+{
+	size_t i = 0;
+
+	while (i < k->data.n) {
+		char *rec = (char *)k->data.p + i, *sp, *eq;
+		unsigned long len = strtoul(rec, &sp, 10);
+		size_t klen;
+
+		if (sp == rec || *sp != ' ' || len < 5 || len > k->data.n - i || rec[len - 1] != '\n')
+			return refuse(k, "load not allowed: a pax header in the archive is malformed");
+		eq = memchr(sp + 1, '=', len - (size_t)(sp + 1 - rec));
+		if (!eq)
+			return refuse(k, "load not allowed: a pax header in the archive is malformed");
+		klen = (size_t)(eq - sp - 1);
+		if (klen == 4 && !memcmp(sp + 1, "path", 4)) {
+			free(k->pax_path);
+			k->pax_path = strndup(eq + 1, len - (size_t)(eq + 1 - rec) - 1);
+		} else if (klen == 8 && !memcmp(sp + 1, "linkpath", 8)) {
+			free(k->pax_link);
+			k->pax_link = strndup(eq + 1, len - (size_t)(eq + 1 - rec) - 1);
+		} else if (klen == 4 && !memcmp(sp + 1, "size", 4)) {
+			char *end;
+
+			k->pax_size = strtoull(eq + 1, &end, 10);
+			if (end == eq + 1 || *end != '\n')
+				return refuse(k, "load not allowed: a pax size in the archive is malformed");
+			k->have_pax_size = 1;
+		} else if (klen >= 10 && !memcmp(sp + 1, "GNU.sparse", 10)) {
+			return refuse(k, "load not allowed: sparse files in the archive");
+		}
+		i += len;
+	}
+	return 0;
+}
+
+static void forget_extended(struct checker *k)
+{
+	free(k->pax_path);
+	free(k->pax_link);
+	k->pax_path = k->pax_link = NULL;
+	k->have_pax_size = 0;
+}
+
+/* One entry from its header block on; 1 at the end of the archive. */
+static int entry(struct checker *k, const unsigned char *h)
+{
+	char raw[256 + 2], linkraw[101], *name = NULL, *link = NULL;
 	unsigned long long size;
 	char t = (char)h[156];
+	int r = -1;
 
 	if (!header_ok(h))
 		return refuse(k, "load not allowed: not a tar archive (or a damaged one)");
 	if (tar_number(h + 124, 12, &size))
 		return refuse(k, "load not allowed: a size in the archive is malformed");
-	k->cur_type = t;
-	k->remaining = size;
-	k->capture.n = 0;
-	k->capturing = 0;
-	if (t == 'x' || t == 'g' || t == 'L' || t == 'K') {
-		/* Extended headers describe the next entry: hold them with it. */
-		if (size > TAGFILE_MAX)
-			return refuse(k, "load not allowed: an extended tar header is too large");
-		k->holding = 1;
-		k->capturing = 1;
-		return emit(k, h, 512);
-	}
-	memcpy(raw, h, 100);
-	raw[100] = '\0';
-	prefix[0] = '\0';
-	if (!memcmp(h + 257, "ustar", 5)) {
-		memcpy(prefix, h + 345, 155);
-		prefix[155] = '\0';
-	}
-	if (k->long_name) {
-		norm = normalize(k->long_name);
-		free(k->long_name);
-		k->long_name = NULL;
-	} else {
-		snprintf(name, sizeof name, "%s%s%s", prefix, prefix[0] ? "/" : "", raw);
-		norm = normalize(name);
-	}
-	if (!norm)
-		return refuse(k, "load not allowed: the archive has an entry with an absolute name or \"..\"");
-	if (through_link(k, norm)) {
-		free(norm);
-		return refuse(k, "load not allowed: the archive has an entry under a link");
-	}
-	free(k->cur_name);
-	k->cur_name = norm;
-	if (t == '1' || t == '2') {
-		if (!strchr(norm, '/') || is_tag_file(norm))
-			return refuse(k, "load not allowed: the archive has a link at its top level (%.100s)", norm);
-		if (k->nlinks >= LINKS_MAX)
-			return refuse(k, "load not allowed: too many links in the archive");
-		k->links = realloc(k->links, (k->nlinks + 1) * sizeof *k->links);
-		if (!k->links || !(k->links[k->nlinks] = strdup(norm)))
+	switch (t) {
+	case 'x':
+	case 'L':
+	case 'K':
+		if (read_data(k, size, EXTHDR_MAX))
+			return -1;
+		if (t == 'x')
+			return pax_parse(k);
+		if (buf_add(&k->data, "", 1))
 			return refuse(k, "load: out of memory");
+		if (t == 'L') {
+			free(k->pax_path);
+			k->pax_path = strdup((const char *)k->data.p);
+		} else {
+			free(k->pax_link);
+			k->pax_link = strdup((const char *)k->data.p);
+		}
+		return 0;
+	case 'g':
+		/* Global records: nothing docker needs; not passed on. */
+		return read_data(k, size, EXTHDR_MAX);
+	case '0': case '\0': case '7': case '5': case '1': case '2':
+		break;
+	default:
+		return refuse(k, "load not allowed: the archive has an entry of type '%c' (only files, directories and links)",
+			      t >= 32 && t < 127 ? t : '?');
+	}
+	if (k->have_pax_size)
+		size = k->pax_size;
+	if (t == '5' || t == '1' || t == '2')
+		size = 0; /* as docker reads them: no data */
+	if (k->pax_path) {
+		name = normalize(k->pax_path);
+	} else {
+		/* The prefix field only with the POSIX magic (GNU uses those
+		 * bytes for other things). */
+		memset(raw, 0, sizeof raw);
+		if (!memcmp(h + 257, "ustar\0", 6) && h[345]) {
+			memcpy(raw, h + 345, 155);
+			strcat(raw, "/");
+		}
+		{
+			size_t cur = strlen(raw), nl = strnlen((const char *)h, 100);
+
+			memcpy(raw + cur, h, nl);
+			raw[cur + nl] = '\0';
+		}
+		name = normalize(raw);
+	}
+	if (k->pax_link) {
+		link = strdup(k->pax_link);
+	} else {
+		memcpy(linkraw, h + 157, 100);
+		linkraw[100] = '\0';
+		link = strdup(linkraw);
+	}
+	forget_extended(k);
+	if (name && !*name && t == '5') {
+		r = 0; /* "./", the archive's own top: nothing to pass on */
+		goto out;
+	}
+	if (!name || !*name || !link) {
+		refuse(k, "load not allowed: the archive has an entry with an absolute name, \"..\" or no name");
+		goto out;
+	}
+	if (through_link(k, name)) {
+		refuse(k, "load not allowed: the archive has an entry under a link (%.100s)", name);
+		goto out;
+	}
+	if (t == '1' || t == '2') {
+		if (!strchr(name, '/') || is_tag_file(name)) {
+			refuse(k, "load not allowed: the archive has a link at its top level (%.100s)", name);
+			goto out;
+		}
+		if (k->nlinks >= LINKS_MAX) {
+			refuse(k, "load not allowed: too many links in the archive");
+			goto out;
+		}
+		k->links = realloc(k->links, (k->nlinks + 1) * sizeof *k->links);
+		if (!k->links || !(k->links[k->nlinks] = strdup(name))) {
+			refuse(k, "load: out of memory");
+			goto out;
+		}
 		k->nlinks++;
 	}
-	if (is_tag_file(norm)) {
-		if (t != '0' && t != '\0' && t != '7')
-			return refuse(k, "load not allowed: %s in the archive is not a regular file", norm);
-		if (size > TAGFILE_MAX)
-			return refuse(k, "load not allowed: %s in the archive is too large", norm);
-		k->holding = 1;
-		k->capturing = 1;
-		return emit(k, h, 512);
-	}
-	/* Anything held (extended headers) belonged to this entry. */
-	if (emit(k, h, 512))
-		return -1;
-	return release(k);
-}
-
-/* The end of an entry's data: act on what was captured. */
-static int on_entry_end(struct checker *k)
-{
-	if (!k->capturing)
-		return 0;
-	k->capturing = 0;
-	if (k->cur_type == 'L') {
-		free(k->long_name);
-		k->long_name = strndup((const char *)k->capture.p, k->capture.n);
-		return k->long_name ? 0 : refuse(k, "load: out of memory");
-	}
-	if (k->cur_type == 'x' || k->cur_type == 'g') {
-		/* Records "LEN key=value\n"; only path matters here. */
-		size_t i = 0;
-
-		while (i < k->capture.n) {
-			char *rec = (char *)k->capture.p + i, *sp, *eq;
-			unsigned long len = strtoul(rec, &sp, 10);
-
-			if (sp == rec || *sp != ' ' || len == 0 || len > k->capture.n - i)
-				return refuse(k, "load not allowed: a pax header in the archive is malformed");
-			eq = memchr(sp, '=', len - (size_t)(sp - rec));
-			if (eq && eq - sp == 5 && !memcmp(sp + 1, "path", 4)) {
-				if (k->cur_type == 'g')
-					return refuse(k, "load not allowed: a global pax path in the archive");
-				free(k->long_name);
-				k->long_name = strndup(eq + 1, len - (size_t)(eq + 1 - rec) - 1);
-				if (!k->long_name)
-					return refuse(k, "load: out of memory");
-			}
-			i += len;
-		}
-		return 0;
-	}
-	if (k->cur_type == 'K')
-		return 0;
-	/* A name-carrying file, complete: check it, then let it through. */
-	if (check_tag_file(k, k->cur_name))
-		return -1;
-	return release(k);
-}
-
-static int feed_block(struct checker *k, const unsigned char *b)
-{
-	if (k->done)
-		return emit(k, b, 512);
-	if (k->remaining) {
-		/* Data; the last block of an entry ends with its padding. */
-		size_t take = k->remaining > 512 ? 512 : (size_t)k->remaining;
-
-		if (k->capturing && buf_add(&k->capture, b, take))
-			return refuse(k, "load: out of memory");
-		if (emit(k, b, 512))
-			return -1;
-		k->remaining -= take;
-		return k->remaining ? 0 : on_entry_end(k);
-	}
-	{
+	if (is_tag_file(name)) {
 		static const unsigned char zero[512];
+		char *json = NULL;
+		size_t n;
 
-		if (!memcmp(b, zero, 512)) {
-			if (++k->zero_blocks == 2)
-				k->done = 1;
-			return emit(k, b, 512);
+		if (t != '0' && t != '\0' && t != '7') {
+			refuse(k, "load not allowed: %s in the archive is not a regular file", name);
+			goto out;
 		}
+		if (read_data(k, size, TAGFILE_MAX) || check_tag_file(k, name, &json))
+			goto out;
+		n = strlen(json);
+		r = emit_header(k, name, "", '0', n, h) || write_all(k, json, n) ||
+		    (n % 512 && write_all(k, zero, 512 - n % 512));
+		free(json);
+		r = r ? -1 : 0;
+		goto out;
 	}
-	k->zero_blocks = 0;
-	if (on_header(k, b))
-		return -1;
-	return k->remaining ? 0 : on_entry_end(k);
-}
+	if (t == '5') {
+		char *dir = malloc(strlen(name) + 2);
 
-static const char *compression(const unsigned char *b, size_t n)
-{
-	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-		return "gzip";
-	if (n >= 3 && !memcmp(b, "BZh", 3))
-		return "bzip2";
-	if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
-		return "xz";
-	if (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4))
-		return "zstd";
-	return NULL;
+		if (!dir) {
+			refuse(k, "load: out of memory");
+			goto out;
+		}
+		sprintf(dir, "%s/", name);
+		r = emit_header(k, dir, "", '5', 0, h);
+		free(dir);
+		goto out;
+	}
+	if (emit_header(k, name, (t == '1' || t == '2') ? link : "", t == '7' || t == '\0' ? '0' : t, size, h))
+		goto out;
+	r = copy_data(k, size);
+out:
+	free(name);
+	free(link);
+	return r;
 }
 
 /* The checker's whole life; returns 0 when the archive passed. */
-static int check_stream(struct checker *k, int in)
+static int check_stream(struct checker *k)
 {
-	unsigned char block[512];
-	size_t have = 0;
-	int first = 1;
+	static const unsigned char zero[512];
+	unsigned char b[512];
+	int eof;
 
+	k->first = 1;
 	for (;;) {
-		ssize_t r = read(in, block + have, sizeof block - have);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return refuse(k, "load: cannot read the archive: %s", strerror(errno));
-		if (r == 0)
-			break;
-		have += (size_t)r;
-		if (first && have >= 6) {
-			const char *c = compression(block, have);
-
-			if (c)
-				return refuse(k, "load not allowed: a %s-compressed archive (the image names inside cannot be checked; decompress it first)", c);
-			first = 0;
-		}
-		if (have < sizeof block)
-			continue;
-		if (feed_block(k, block))
+		if (read_block(k, b, &eof))
 			return -1;
-		have = 0;
+		if (eof)
+			break; /* a clean end between entries, as docker takes it */
+		if (!memcmp(b, zero, 512)) {
+			if (read_block(k, b, &eof))
+				return -1;
+			if (!eof && memcmp(b, zero, 512))
+				return refuse(k, "load not allowed: a lone zero block in the archive");
+			break;
+		}
+		if (entry(k, b))
+			return -1;
 	}
-	if (have && !k->done)
-		return refuse(k, "load not allowed: the archive ends in the middle of a block");
-	if (have && emit(k, block, have))
-		return -1;
-	if (k->remaining || k->capturing || k->holding)
+	if (k->pax_path || k->pax_link || k->have_pax_size)
 		return refuse(k, "load not allowed: the archive is cut short");
-	return release(k);
+	/* The end of the archive: ours, and nothing after it is read. */
+	return write_all(k, zero, 512) || write_all(k, zero, 512) ? -1 : 0;
 }
 
 static void drop_to(const struct ud_caller *c)
@@ -510,8 +762,9 @@ int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv,
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		drop_to(c);
 		k.user = c->user_name;
+		k.in = in;
 		k.out = data[1];
-		if (check_stream(&k, in)) {
+		if (check_stream(&k)) {
 			(void)!write(report[1], k.msg, strlen(k.msg));
 			_exit(UD_EX_DENIED);
 		}

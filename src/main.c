@@ -54,7 +54,7 @@ static int check_utf8(int argc, char **argv, struct ud_err *err)
 
 	for (i = 0; i < argc; i++)
 		if (!utf8_valid(argv[i], strlen(argv[i]))) {
-			char *shown = utf8_sanitize(argv[i]);
+			char *shown = text_printable(argv[i]);
 
 			ud_fail(err, UD_EX_USAGE,
 				"argument not valid UTF-8: %.200s (docker would replace its bytes)",

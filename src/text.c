@@ -81,3 +81,32 @@ char *utf8_sanitize(const char *s)
 	out[o] = '\0';
 	return out;
 }
+
+/* One line for a log or a terminal: utf8_sanitize, and control characters
+ * (newline, escape, ...) as \xNN too, so that nothing can end the line or
+ * drive the terminal. */
+char *text_printable(const char *s)
+{
+	char *clean = utf8_sanitize(s), *out;
+	size_t i, o = 0, n;
+
+	if (!clean)
+		return NULL;
+	n = strlen(clean);
+	out = malloc(4 * n + 1);
+	if (out) {
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)clean[i];
+
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(out + o, 5, "\\x%02x", c);
+				o += 4;
+			} else {
+				out[o++] = (char)c;
+			}
+		}
+		out[o] = '\0';
+	}
+	free(clean);
+	return out;
+}

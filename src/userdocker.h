@@ -157,6 +157,7 @@ int dockviz(const char *sock, struct ud_err *err);
 /* text.c */
 int utf8_valid(const char *s, size_t n);
 char *utf8_sanitize(const char *s); /* invalid bytes become \xNN; malloc'd */
+char *text_printable(const char *s); /* ... and control characters too */
 
 /* audit.c: one record per decision, to syslog and the JSON-lines file */
 struct ud_audit {

@@ -39,6 +39,19 @@ is "$(jq -r '.decision + " " + .user + " " + (.status|tostring)' <<<"$last")" "d
 	"audit: the last JSON record is bob's refusal"
 is "$(jq -c '.argv' <<<"$last")" '["-n","run","local/other","true"]' "audit: ... with the exact argv"
 
+# A working directory whose name holds a newline and a fake field: the
+# record stays one line, the newline escaped.
+evil_dir=$UD_ALICE_HOME/$'t80\n; DECISION=allowed'
+mkdir -p "$evil_dir" && chown udt-alice "$evil_dir"
+run_cmd as_user udt-alice sh -c 'cd "$1" && exec "$2" run --privileged local/busybox true' sh "$evil_dir" "$UD_BIN"
+is "$RUN_STATUS" 77 "audit: a refused run from a directory with a newline in its name"
+sleep 0.3
+like "$(cat "$sink_dir/syslog.txt")" 'PWD=/home/udt-alice/t80\\x0a; DECISION=allowed ; UID=[0-9]+ ; DECISION=denied' \
+	"audit: the newline in the directory name is escaped in the syslog line"
+unlike "$(cat "$sink_dir/syslog.txt")" '^; DECISION=allowed' "audit: ... and starts no line of its own"
+rm -rf "$evil_dir"
+
+
 # 100 concurrent invocations: 100 complete records, none interleaved.
 before_json=$(wc -l <"$jsonl")
 before_sys=$(wc -l <"$sink_dir/syslog.txt")

@@ -53,7 +53,7 @@ local SETTING_NAMES = {
 	"NV_MAX_GPU_COUNT_RESERVATION", "NV_GPU_UNAVAILABLE_ABOVE_MEMORY_USED",
 	"NV_EXCLUSIVE_CONTAINER_GPU_RESERVATION", "NV_ALLOW_OWN_GPU_REUSE",
 	"NV_EXECUTOR_MODES",
-	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL", "EXEC_AS",
+	"DOCKER_SOCKET", "NO_NEW_PRIVILEGES", "PS_SHOW_ALL", "EXEC_AS", "PAM_SESSION",
 }
 
 --- The subcommands the engine has rules for, with their one-line help.
@@ -394,6 +394,7 @@ function M.defaults(caller)
 		NO_NEW_PRIVILEGES = true,
 		PS_SHOW_ALL = false,
 		EXEC_AS = "root",
+		PAM_SESSION = false,
 	}
 end
 
@@ -786,6 +787,7 @@ local CHECKS = {
 	DOCKER_SOCKET = check_abs_path,
 	NO_NEW_PRIVILEGES = check_bool,
 	PS_SHOW_ALL = check_bool,
+	PAM_SESSION = check_bool,
 	EXEC_AS = function(n, v)
 		check_string(v, n)
 		if not smatch(v, "^[a-z_][a-z0-9_-]*%$?$") or #v > 32 then
@@ -2467,7 +2469,7 @@ local function decide(settings, req, ctx)
 	out.subcommand = sub
 	return {
 		action = "exec", executor = st.executor, executor_path = st.executor_path,
-		exec_as = settings.EXEC_AS,
+		exec_as = settings.EXEC_AS, pam_session = settings.PAM_SESSION,
 		request = out, gpus = st.gpus or "", gpu_mode = st.gpu_mode or "",
 	}
 end

@@ -80,6 +80,16 @@ char *shell_quote_argv(char *const *argv)
 	return s;
 }
 
+/* PAM_SESSION: the session open while docker runs; closed at the end. */
+static void *pam_session;
+
+void execute_exit(int status)
+{
+	pam_session_close(pam_session);
+	pam_session = NULL;
+	exit(status);
+}
+
 /* EXEC_AS, resolved by root from the passwd database: 0 for root. */
 static int exec_account(struct ud_verdict *v, struct ud_err *err)
 {
@@ -173,8 +183,8 @@ static int run_and_unstage(struct ud_verdict *v, char **argv, char **envp, struc
 	if (r < 0)
 		return ud_fail_errno(err, UD_EX_OSERR, "lost the docker process");
 	if (WIFSIGNALED(status))
-		exit(128 + WTERMSIG(status));
-	exit(WEXITSTATUS(status));
+		execute_exit(128 + WTERMSIG(status));
+	execute_exit(WEXITSTATUS(status));
 }
 
 int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdict *v,
@@ -205,9 +215,12 @@ int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdi
 	if (chdir("/"))
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot change directory to /");
 	fflush(NULL);
+	/* With a PAM session root stays to close it when docker exits. */
+	if (v->pam_session && !(pam_session = pam_session_open(c, err)))
+		return -1;
 	if (!strcmp(v->req.subcmd, "load"))
 		return load_run(c, v, argv, envp, err);
-	if ((st && st->n) || v->gpu_lock_fd >= 0)
+	if ((st && st->n) || v->gpu_lock_fd >= 0 || pam_session)
 		return run_and_unstage(v, argv, envp, st, err);
 	signals_release();
 	if (exec_account_enter(v))

@@ -814,6 +814,6 @@ int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv,
 	while (waitpid(docker, &dstatus, 0) < 0 && errno == EINTR)
 		;
 	if (WIFSIGNALED(dstatus))
-		exit(128 + WTERMSIG(dstatus));
-	exit(WEXITSTATUS(dstatus));
+		execute_exit(128 + WTERMSIG(dstatus));
+	execute_exit(WEXITSTATUS(dstatus));
 }

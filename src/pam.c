@@ -45,3 +45,43 @@ int pam_account(const struct ud_caller *c, struct ud_err *err)
 	pam_end(ph, PAM_SUCCESS | PAM_DATA_SILENT);
 	return 0;
 }
+
+/*
+ * PAM_SESSION: root opens a session for the caller (the service's session
+ * lines: pam_limits, pam_systemd, pam_exec accounting, ...) before docker
+ * runs and closes it when docker has exited; userdocker waits for docker
+ * in between.
+ */
+void *pam_session_open(const struct ud_caller *c, struct ud_err *err)
+{
+	static struct pam_conv conv = { no_prompts, NULL };
+	pam_handle_t *ph = NULL;
+	int rc;
+
+	rc = pam_start(UD_PAM_SERVICE, c->user_name, &conv, &ph);
+	if (rc != PAM_SUCCESS) {
+		ud_fail(err, UD_EX_SOFTWARE, "PAM: cannot start service %s: %s", UD_PAM_SERVICE,
+			pam_strerror(ph, rc));
+		return NULL;
+	}
+	if (strcmp(c->tty, "unknown") != 0)
+		pam_set_item(ph, PAM_TTY, c->tty);
+	pam_set_item(ph, PAM_RUSER, c->user_name);
+	rc = pam_open_session(ph, PAM_SILENT);
+	if (rc != PAM_SUCCESS) {
+		ud_fail(err, UD_EX_DENIED, "PAM session refused (service %s): %s", UD_PAM_SERVICE,
+			pam_strerror(ph, rc));
+		pam_end(ph, rc);
+		return NULL;
+	}
+	return ph;
+}
+
+void pam_session_close(void *session)
+{
+	pam_handle_t *ph = session;
+
+	if (!ph)
+		return;
+	pam_end(ph, pam_close_session(ph, PAM_SILENT));
+}

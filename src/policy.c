@@ -642,7 +642,7 @@ static int to_message(lua_State *L, const struct ud_job *job, int settings,
 	}
 	request_free(&req);
 	lua_pop(L, 1);
-	if (make_vec(out, n, argc + 7, err))
+	if (make_vec(out, n, argc + 8, err))
 		goto fail;
 	if (set_str(&(*out)[0], "exec", err) ||
 	    set_str(&(*out)[1], field_str(L, res, "executor"), err) ||
@@ -652,8 +652,12 @@ static int to_message(lua_State *L, const struct ud_job *job, int settings,
 	    set_str(&(*out)[5], field_str(L, res, "gpu_mode"), err) ||
 	    set_str(&(*out)[6], field_str(L, res, "exec_as"), err))
 		goto fail;
+	lua_getfield(L, res, "pam_session");
+	if (set_str(&(*out)[7], lua_toboolean(L, -1) ? "1" : "0", err))
+		goto fail;
+	lua_pop(L, 1);
 	for (i = 0; i < argc; i++) {
-		(*out)[i + 7] = argv[i];
+		(*out)[i + 8] = argv[i];
 		argv[i] = NULL;
 	}
 	strv_free(argv);

@@ -174,7 +174,7 @@ static int decode(char **msg, size_t n, struct ud_verdict *v, struct ud_err *err
 		v->action = ACT_PRINT;
 		return dup_field(&v->message, msg[1], err);
 	}
-	if (n >= 8 && strcmp(msg[0], "exec") == 0) {
+	if (n >= 9 && strcmp(msg[0], "exec") == 0) {
 		v->action = ACT_EXEC;
 		if (dup_field(&v->executor, msg[1], err) ||
 		    dup_field(&v->executor_path, msg[2], err) ||
@@ -182,7 +182,8 @@ static int decode(char **msg, size_t n, struct ud_verdict *v, struct ud_err *err
 		    dup_field(&v->gpus, msg[4], err) || dup_field(&v->gpu_mode, msg[5], err) ||
 		    dup_field(&v->exec_as, msg[6], err))
 			return -1;
-		if (argv_parse((int)(n - 7), msg + 7, &v->req, err)) {
+		v->pam_session = strcmp(msg[7], "1") == 0;
+		if (argv_parse((int)(n - 8), msg + 8, &v->req, err)) {
 			char copy[sizeof err->msg];
 
 			snprintf(copy, sizeof copy, "%s", err->msg);

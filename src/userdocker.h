@@ -81,6 +81,7 @@ struct ud_verdict {
 	char *exec_as;          /* EXEC_AS: the account the docker CLI runs as */
 	uid_t exec_uid;         /* ... resolved by execute() */
 	gid_t exec_gid;
+	int pam_session;        /* PAM_SESSION: a session around the docker command */
 };
 
 /* harden.c */
@@ -96,6 +97,9 @@ int caller_become_root(struct ud_err *err);
 
 /* pam.c */
 int pam_account(const struct ud_caller *c, struct ud_err *err);
+/* PAM_SESSION: open (NULL and err on failure) and close a session. */
+void *pam_session_open(const struct ud_caller *c, struct ud_err *err);
+void pam_session_close(void *session);
 
 /* config.c */
 int config_load(const struct ud_caller *c, struct ud_files *f, struct ud_err *err);
@@ -148,6 +152,8 @@ void signals_hold(void);
 /* load.c: docker load through the archive checker; returns only on error */
 int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv, char **envp,
 	     struct ud_err *err);
+/* Ends userdocker once docker has exited: closes the PAM session, if any. */
+void execute_exit(int status) __attribute__((noreturn));
 /* In the process about to execute docker: become EXEC_AS (no-op for root). */
 int exec_account_enter(const struct ud_verdict *v);
 

@@ -742,7 +742,7 @@ test("dump lists every setting, one per line, in a stable order", function()
 	local text = M.dump(settings())
 	local lines = {}
 	for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end
-	eq(#lines, 32, "one line per setting")
+	eq(#lines, 33, "one line per setting")
 	eq(lines[1], 'LOGLVL = "INFO"')
 	eq(lines[2], 'EXECUTORS = {docker = "/usr/bin/docker", ["nvidia-docker"] = "/usr/bin/nvidia-docker"}')
 	eq(lines[5], 'ARGS_ALWAYS = {run = {"--rm"}}')

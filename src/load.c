@@ -17,6 +17,11 @@
  * input before the whole archive has passed: on a refusal root kills
  * docker first, and nothing was tagged.
  *
+ * The rewrite starts with fixed bytes (a pax global header), so that docker,
+ * which sniffs the first bytes for a compression format, never takes it for
+ * one; archives without manifest.json (docker's legacy loader reads names
+ * and parents from files not checked here) are refused.
+ *
  * Refused as well: compressed archives (decompress first), entries named
  * by an absolute path or with "..", devices and FIFOs, sparse files, a
  * link at the top level or a name that passes through a link (either could
@@ -60,6 +65,7 @@ struct checker {
 	char **links;
 	size_t nlinks;
 	int first;
+	int manifests;              /* manifest.json entries seen */
 };
 
 static int refuse(struct checker *k, const char *fmt, ...)
@@ -671,6 +677,8 @@ static int entry(struct checker *k, const unsigned char *h)
 		}
 		if (read_data(k, size, TAGFILE_MAX) || check_tag_file(k, name, &json))
 			goto out;
+		if (!strcmp(name, "manifest.json"))
+			k->manifests++;
 		n = strlen(json);
 		r = emit_header(k, name, "", '0', n, h) || write_all(k, json, n) ||
 		    (n % 512 && write_all(k, zero, 512 - n % 512));
@@ -703,9 +711,25 @@ out:
 static int check_stream(struct checker *k)
 {
 	static const unsigned char zero[512];
-	unsigned char b[512];
+	unsigned char b[512], g[512];
 	int eof;
 
+	/* Our archive starts with fixed bytes, a pax global header (docker's
+	 * untar ignores it): docker looks at the first bytes to decide
+	 * whether to decompress, and they must never be a name the archive
+	 * chose. */
+	memset(g, 0, sizeof g);
+	memcpy(g, "pax_global_header", 17);
+	put_octal(g + 100, 8, 0644);
+	put_octal(g + 108, 8, 0);
+	put_octal(g + 116, 8, 0);
+	put_octal(g + 124, 12, 0);
+	put_octal(g + 136, 12, 0);
+	g[156] = 'g';
+	memcpy(g + 257, "ustar\0" "00", 8);
+	finish_header(g);
+	if (write_all(k, g, 512))
+		return -1;
 	k->first = 1;
 	for (;;) {
 		if (read_block(k, b, &eof))
@@ -724,6 +748,10 @@ static int check_stream(struct checker *k)
 	}
 	if (k->pax_path || k->pax_link || k->have_pax_size)
 		return refuse(k, "load not allowed: the archive is cut short");
+	/* Without manifest.json docker falls back to its legacy loader, which
+	 * reads names and parents from files not checked here. */
+	if (k->manifests == 0)
+		return refuse(k, "load not allowed: the archive has no manifest.json (the legacy format is not accepted)");
 	/* The end of the archive: ours, and nothing after it is read. */
 	return write_all(k, zero, 512) || write_all(k, zero, 512) ? -1 : 0;
 }

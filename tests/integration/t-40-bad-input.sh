@@ -357,6 +357,15 @@ if command -v python3 >/dev/null 2>&1; then
 	ud_as $A run --rm udt-alice/t40-plain:1 cat /evil-t40
 	is "$RUN_STATUS:$RUN_OUT" "0:evil" "... and the loaded image has its contents"
 	$UD_DOCKER rmi udt-alice/t40-plain:1 >/dev/null 2>&1
+	mkdir -p "$T40_TAR/own" && python3 "$UD_SRCDIR/tests/tools/tar_tricks.py" "$T40_TAR/own.tar" \
+		"$T40_TAR/own" local/busybox:latest >/dev/null && chmod -R a+rX "$T40_TAR/own" ||
+		bail_out "tests/tools/tar_tricks.py failed"
+	ud_as $A load -i "$T40_TAR/own/gzip-name.tar"
+	is "$RUN_STATUS:$RUN_OUT" "0:Loaded image: udt-alice/t40-plain:1" \
+		"load: a first entry named with gzip's magic does not make docker decompress"
+	$UD_DOCKER rmi udt-alice/t40-plain:1 >/dev/null 2>&1
+	ud_refused "load of a legacy archive (no manifest.json)" 77 \
+		'^userdocker: load not allowed: the archive has no manifest.json' $A load -i "$T40_TAR/own/legacy.tar"
 else
 	skip "python3 is not installed" "load tricks (tests/tools/tar_tricks.py)"
 fi

@@ -6,7 +6,9 @@ below, OUTDIR/<trick>.tar holds the same image with a manifest.json that
 names VICTIM (e.g. local/busybox:latest), hidden in a way where tar or JSON
 readers disagree (Go's archive/tar and encoding/json, as dockerd reads,
 against a naive reader).  OUTDIR/plain.tar is the image rebuilt without
-tricks, under its own name: it must load.
+tricks, under its own name: it must load; so must OUTDIR/gzip-name.tar
+(its first entry's name starts with gzip's magic bytes), while
+OUTDIR/legacy.tar (no manifest.json) must be refused.
 """
 import json
 import os
@@ -81,7 +83,23 @@ tricks["lowercase-key"] = body + entry("manifest.json", lower) + END
 tricks["second-manifest"] = (body + entry("manifest.json", files["manifest.json"])
                              + entry("./manifest.json", evil) + END)
 
+# Not tricks but must-nots, under the image's own name (both must load, or
+# be refused, on their own merits):
+# - legacy.tar, without manifest.json: docker's legacy loader reads names
+#   and parents from files no one checks; refused.
+# - gzip-name.tar, whose first entry is named with gzip's magic bytes:
+#   docker decides from the first bytes it reads whether to decompress, so
+#   those must never be the archive's own; it loads.
+legacy = body + END
+gz = b"\x1f\x8b\x08\x04AAAA\x02\x03\x01\x02\0"
+gzip_name = (entry("././@LongLink", gz, typ=tarfile.GNUTYPE_LONGNAME, fmt=tarfile.GNU_FORMAT)
+             + entry("ignored", b"x\n") + body + entry("manifest.json", files["manifest.json"]) + END)
+
 os.makedirs(outdir, exist_ok=True)
+with open(os.path.join(outdir, "legacy.tar"), "wb") as f:
+    f.write(legacy)
+with open(os.path.join(outdir, "gzip-name.tar"), "wb") as f:
+    f.write(gzip_name)
 for name, data in tricks.items():
     with open(os.path.join(outdir, name + ".tar"), "wb") as f:
         f.write(data)

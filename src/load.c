@@ -324,6 +324,11 @@ static int check_tag_file(struct checker *k, const char *file, char **out)
 
 			if (keys_only(k, file, v, manifest_keys))
 				goto out;
+			/* Parent would link the image under any image of the
+			 * daemon, another user's too (their builds would then find
+			 * it as a cached child); docker save writes it only for a
+			 * parent saved along, so dropping it loses nothing. */
+			json_object_del(v, "Parent");
 			tags = json_object_get(v, "RepoTags");
 			if (tags && !json_is_null(tags) && !json_is_array(tags)) {
 				refuse(k, "load not allowed: RepoTags in %s is not a list", file);

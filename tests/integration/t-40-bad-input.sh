@@ -364,6 +364,22 @@ if command -v python3 >/dev/null 2>&1; then
 	is "$RUN_STATUS:$RUN_OUT" "0:Loaded image: udt-alice/t40-plain:1" \
 		"load: a first entry named with gzip's magic does not make docker decompress"
 	$UD_DOCKER rmi udt-alice/t40-plain:1 >/dev/null 2>&1
+	# An archive with alice's image and, untagged, the image it was made
+	# from (local/busybox): docker save writes Parent, and docker load would
+	# link alice's image under the shared one, where other users' builds
+	# find cached children.  The link is dropped.
+	$UD_DOCKER tag t40-evil:1 udt-alice/t40-plain:1 >/dev/null &&
+		$UD_DOCKER save -o "$T40_TAR/family.tar" udt-alice/t40-plain:1 "$bb_before" &&
+		chmod 0644 "$T40_TAR/family.tar" || bail_out "cannot save the t40 family archive"
+	tar -xOf "$T40_TAR/family.tar" manifest.json | grep -q '"Parent"' ||
+		diag "docker save wrote no Parent: the next test proves little"
+	$UD_DOCKER rmi t40-evil:1 local/busybox:evil udt-alice/t40-plain:1 >/dev/null 2>&1
+	ud_as $A load -i "$T40_TAR/family.tar"
+	is "$RUN_STATUS" 0 "load: an archive whose manifest names a Parent loads"
+	like "$RUN_OUT" '^Loaded image: udt-alice/t40-plain:1$' "load: ... alice's image by its name"
+	is "$($UD_DOCKER image inspect -f '{{.Parent}}' udt-alice/t40-plain:1)" "" \
+		"load: ... without being linked under local/busybox (Parent dropped)"
+	$UD_DOCKER rmi udt-alice/t40-plain:1 >/dev/null 2>&1
 	ud_refused "load of a legacy archive (no manifest.json)" 77 \
 		'^userdocker: load not allowed: the archive has no manifest.json' $A load -i "$T40_TAR/own/legacy.tar"
 else

@@ -16,6 +16,7 @@ import sys
 import tarfile
 
 saved, outdir, victim = sys.argv[1:4]
+
 src = tarfile.open(saved)
 members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
 files = {m.name: d for m, d in members}

@@ -22,19 +22,32 @@ static int no_prompts(int n, const struct pam_message **msg, struct pam_response
 	return PAM_CONV_ERR;
 }
 
-int pam_account(const struct ud_caller *c, struct ud_err *err)
+/* The service for the caller, with the tty and the requesting user set. */
+static pam_handle_t *start(const struct ud_caller *c, struct ud_err *err)
 {
-	struct pam_conv conv = { no_prompts, NULL };
+	static struct pam_conv conv = { no_prompts, NULL };
 	pam_handle_t *ph = NULL;
 	int rc;
 
 	rc = pam_start(UD_PAM_SERVICE, c->user_name, &conv, &ph);
-	if (rc != PAM_SUCCESS)
-		return ud_fail(err, UD_EX_SOFTWARE, "PAM: cannot start service %s: %s", UD_PAM_SERVICE,
-			       pam_strerror(ph, rc));
+	if (rc != PAM_SUCCESS) {
+		ud_fail(err, UD_EX_SOFTWARE, "PAM: cannot start service %s: %s", UD_PAM_SERVICE,
+			pam_strerror(ph, rc));
+		return NULL;
+	}
 	if (strcmp(c->tty, "unknown") != 0)
 		pam_set_item(ph, PAM_TTY, c->tty);
 	pam_set_item(ph, PAM_RUSER, c->user_name);
+	return ph;
+}
+
+int pam_account(const struct ud_caller *c, struct ud_err *err)
+{
+	pam_handle_t *ph = start(c, err);
+	int rc;
+
+	if (!ph)
+		return -1;
 	rc = pam_acct_mgmt(ph, PAM_SILENT);
 	if (rc != PAM_SUCCESS) {
 		ud_fail(err, UD_EX_DENIED, "access denied by PAM (service %s): %s", UD_PAM_SERVICE,
@@ -54,19 +67,11 @@ int pam_account(const struct ud_caller *c, struct ud_err *err)
  */
 void *pam_session_open(const struct ud_caller *c, struct ud_err *err)
 {
-	static struct pam_conv conv = { no_prompts, NULL };
-	pam_handle_t *ph = NULL;
+	pam_handle_t *ph = start(c, err);
 	int rc;
 
-	rc = pam_start(UD_PAM_SERVICE, c->user_name, &conv, &ph);
-	if (rc != PAM_SUCCESS) {
-		ud_fail(err, UD_EX_SOFTWARE, "PAM: cannot start service %s: %s", UD_PAM_SERVICE,
-			pam_strerror(ph, rc));
+	if (!ph)
 		return NULL;
-	}
-	if (strcmp(c->tty, "unknown") != 0)
-		pam_set_item(ph, PAM_TTY, c->tty);
-	pam_set_item(ph, PAM_RUSER, c->user_name);
 	rc = pam_open_session(ph, PAM_SILENT);
 	if (rc != PAM_SUCCESS) {
 		ud_fail(err, UD_EX_DENIED, "PAM session refused (service %s): %s", UD_PAM_SERVICE,

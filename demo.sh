@@ -104,7 +104,7 @@ uid=$uid\ *gid=$gid*) echo "OK: host uid $uid -> container uid $uid, host gid $g
 esac
 if [ -n "$KEEP" ] && [ -n "${UD_SOCK:-}" ]; then
 	echo "the private daemon keeps running on $UD_SOCK (pid $(cat "$UD_DAEMON_DIR/docker.pid"))"
-	echo "stop it with: kill \$(cat $UD_DAEMON_DIR/docker.pid)${UD_CONTAINERD_PID:+; kill $UD_CONTAINERD_PID}"
+	echo "stop it with: kill \$(cat $UD_DAEMON_DIR/docker.pid)${UD_CONTAINERD_PID:+; kill $UD_CONTAINERD_PID}; sleep 2; rm -rf $UD_DAEMON_DIR"
 elif [ -z "${SOCK:-}" ] || ! docker -H "unix://$SOCK" version >/dev/null 2>&1; then
 	echo "the private daemon is stopped again; ./demo.sh --keep leaves it running for a tour"
 fi

@@ -160,6 +160,9 @@ int main(int argc, char **argv)
 	}
 	audit.command = cmd;
 	if (cli.dry_run) {
+		if (!strcmp(verdict.req.subcmd, "load"))
+			fprintf(stderr, "userdocker: %s: load: the archive's image names are checked as it is loaded, not in a dry run (only names under %s/)\n",
+				cli.explain ? "explain" : "note", caller.user_name);
 		if (cli.explain)
 			fprintf(stderr, "userdocker: explain: decision: allowed; the command (on stdout) is not run\n");
 		audit.decision = "dry-run";

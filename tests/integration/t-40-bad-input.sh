@@ -282,6 +282,9 @@ like "$RUN_OUT" 'Loaded image: udt-alice/t40:latest' "load -i of alice's own arc
 like "$($UD_DOCKER images --format '{{.Repository}}:{{.Tag}}' udt-alice/t40 2>&1)" '^udt-alice/t40:latest$' \
 	"load -i of alice's own archive: the image is there"
 $UD_DOCKER rmi udt-alice/t40:latest >/dev/null 2>&1
+ud_as $A -n load -i "$A_HOME/t40-image.tar"
+like "$RUN_ERR" "^userdocker: note: load: the archive's image names are checked as it is loaded, not in a dry run" \
+	"load -n: says that the archive itself is judged only when it is loaded"
 ud_as $A load --input="$A_HOME/t40-image.tar"
 is "$RUN_STATUS" 0 "load --input=FILE: the same"
 $UD_DOCKER rmi udt-alice/t40:latest >/dev/null 2>&1

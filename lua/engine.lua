@@ -509,7 +509,7 @@ local function run_hooks(settings, request, caller, log)
 				if type(f) ~= "function" then
 					error(sformat("policy.d file %d: hooks.%s must be a function", i, name), 0)
 				end
-				if log then log(i, name) end
+				if log then log(hooks, name) end
 				f(request, caller)
 			end
 		end
@@ -980,11 +980,8 @@ end
 
 --- Logs a decision when debugging (one line, whatever the user typed).
 local function note(st, fmt, ...)
-	if st.explain then
-		st.host.log("explain", printable(sformat(fmt, ...)))
-	elseif st.debug then
-		st.host.log("debug", printable(sformat(fmt, ...)))
-	end
+	local level = st.explain and "explain" or st.debug and "debug"
+	if level then st.host.log(level, printable(sformat(fmt, ...))) end
 end
 
 --- host.match, with an invalid regexp blamed on the setting it came from.
@@ -2462,8 +2459,8 @@ local function decide(settings, req, ctx)
 	if settings.EXEC_AS ~= "root" then
 		note(st, "the docker command runs as %s, by %s", settings.EXEC_AS, from(st, "EXEC_AS"))
 	end
-	run_hooks(settings, out, st.caller, function(i, name)
-		note(st, "policy.d hook hooks.%s of %s runs", name, HOOK_FILES[HOOKS[settings][i]] or ("file " .. i))
+	run_hooks(settings, out, st.caller, function(hooks, name)
+		note(st, "policy.d hook hooks.%s of %s runs", name, HOOK_FILES[hooks] or "a policy.d file")
 	end)
 	out = check_request(out)
 	out.subcommand = sub

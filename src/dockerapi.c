@@ -23,7 +23,7 @@ struct headers {
 	char api_version[16];
 };
 
-size_t dapi_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+static size_t dapi_on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct dapi_body *b = ud;
 	size_t n = size * nmemb;

@@ -20,14 +20,13 @@ struct dapi {
 
 /* Connect (lazily) and negotiate the API version.  Errors say what
  * failed: socket missing, permission, daemon not answering (UD_EX_UNAVAIL). */
-/* A response body, collected by dapi_on_body (a libcurl write callback)
- * up to max bytes; too_big is set when it would have been longer. */
+/* A response body, collected up to max bytes by dapi_setup's write
+ * callback; too_big is set when it would have been longer. */
 struct dapi_body {
 	char *buf;
 	size_t len, max;
 	int too_big;
 };
-size_t dapi_on_body(char *ptr, size_t size, size_t nmemb, void *ud);
 /* d->curl reset for one request on d's socket: no proxy, no redirect,
  * http only, the body into b. */
 void dapi_setup(struct dapi *d, const char *url, long timeout_ms, struct dapi_body *b);

@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -444,12 +443,25 @@ static void put_octal(unsigned char *f, size_t len, unsigned long long v)
 	f[len - 1] = '\0';
 }
 
-static void finish_header(unsigned char *h)
+/* A ustar header of ours: owned by root, names cut to their fields (a
+ * pax record carries the whole one), checksum last. */
+static void make_header(unsigned char *h, const char *name, const char *link, char type,
+			unsigned long long mode, unsigned long long size, unsigned long long mtime)
 {
 	unsigned long sum = 0;
 	size_t i;
 	char tmp[8];
 
+	memset(h, 0, 512);
+	memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
+	put_octal(h + 100, 8, mode & 07777);
+	put_octal(h + 108, 8, 0);
+	put_octal(h + 116, 8, 0);
+	put_octal(h + 124, 12, size > USTAR_SIZE_MAX ? 0 : size);
+	put_octal(h + 136, 12, mtime);
+	h[156] = (unsigned char)type;
+	memcpy(h + 157, link, strlen(link) > 100 ? 100 : strlen(link));
+	memcpy(h + 257, "ustar\0" "00", 8);
 	memset(h + 148, ' ', 8);
 	for (i = 0; i < 512; i++)
 		sum += h[i];
@@ -457,6 +469,14 @@ static void finish_header(unsigned char *h)
 	memcpy(h + 148, tmp, 6);
 	h[154] = '\0';
 	h[155] = ' ';
+}
+
+/* n bytes of entry data, then zeros to the end of its last block. */
+static int write_padded(struct checker *k, const void *p, size_t n)
+{
+	static const unsigned char zero[512];
+
+	return write_all(k, p, n) || (n % 512 && write_all(k, zero, 512 - n % 512)) ? -1 : 0;
 }
 
 /* "LEN key=value\n" with LEN counting itself. */
@@ -494,20 +514,8 @@ static int emit_header(struct checker *k, const char *name, const char *link, ch
 		return refuse(k, "load: out of memory");
 	}
 	if (pax.n) {
-		static const unsigned char zero[512];
-
-		memset(ph, 0, sizeof ph);
-		memcpy(ph, "PaxHeader", 9);
-		put_octal(ph + 100, 8, 0644);
-		put_octal(ph + 108, 8, 0);
-		put_octal(ph + 116, 8, 0);
-		put_octal(ph + 124, 12, pax.n);
-		put_octal(ph + 136, 12, 0);
-		ph[156] = 'x';
-		memcpy(ph + 257, "ustar\0" "00", 8);
-		finish_header(ph);
-		r = write_all(k, ph, 512) || write_all(k, pax.p, pax.n) ||
-		    (pax.n % 512 && write_all(k, zero, 512 - pax.n % 512));
+		make_header(ph, "PaxHeader", "", 'x', 0644, pax.n, 0);
+		r = write_all(k, ph, 512) || write_padded(k, pax.p, pax.n);
 	}
 	free(pax.p);
 	if (r)
@@ -516,17 +524,7 @@ static int emit_header(struct checker *k, const char *name, const char *link, ch
 		mode = type == '5' ? 0755 : 0644;
 	if (tar_number(in + 136, 12, &mtime) || mtime > USTAR_SIZE_MAX)
 		mtime = 0;
-	memset(h, 0, sizeof h);
-	memcpy(h, name, strlen(name) > 100 ? 100 : strlen(name));
-	put_octal(h + 100, 8, mode & 07777);
-	put_octal(h + 108, 8, 0);                     /* uid, gid: root */
-	put_octal(h + 116, 8, 0);
-	put_octal(h + 124, 12, size > USTAR_SIZE_MAX ? 0 : size);
-	put_octal(h + 136, 12, mtime);
-	h[156] = (unsigned char)type;
-	memcpy(h + 157, link, strlen(link) > 100 ? 100 : strlen(link));
-	memcpy(h + 257, "ustar\0" "00", 8);
-	finish_header(h);
+	make_header(h, name, link, type, mode, size, mtime);
 	return write_all(k, h, 512);
 }
 
@@ -574,7 +572,7 @@ static void forget_extended(struct checker *k)
 	k->have_pax_size = 0;
 }
 
-/* One entry from its header block on; 1 at the end of the archive. */
+/* One entry, from its header block on, passed on as ours. */
 static int entry(struct checker *k, const unsigned char *h)
 {
 	char raw[256 + 2], linkraw[101], *name = NULL, *link = NULL;
@@ -672,7 +670,6 @@ static int entry(struct checker *k, const unsigned char *h)
 		k->nlinks++;
 	}
 	if (is_tag_file(name)) {
-		static const unsigned char zero[512];
 		char *json = NULL;
 		size_t n;
 
@@ -685,8 +682,7 @@ static int entry(struct checker *k, const unsigned char *h)
 		if (!strcmp(name, "manifest.json"))
 			k->manifests++;
 		n = strlen(json);
-		r = emit_header(k, name, "", '0', n, h) || write_all(k, json, n) ||
-		    (n % 512 && write_all(k, zero, 512 - n % 512));
+		r = emit_header(k, name, "", '0', n, h) || write_padded(k, json, n);
 		free(json);
 		r = r ? -1 : 0;
 		goto out;
@@ -723,16 +719,7 @@ static int check_stream(struct checker *k)
 	 * untar ignores it): docker looks at the first bytes to decide
 	 * whether to decompress, and they must never be a name the archive
 	 * chose. */
-	memset(g, 0, sizeof g);
-	memcpy(g, "pax_global_header", 17);
-	put_octal(g + 100, 8, 0644);
-	put_octal(g + 108, 8, 0);
-	put_octal(g + 116, 8, 0);
-	put_octal(g + 124, 12, 0);
-	put_octal(g + 136, 12, 0);
-	g[156] = 'g';
-	memcpy(g + 257, "ustar\0" "00", 8);
-	finish_header(g);
+	make_header(g, "pax_global_header", "", 'g', 0644, 0, 0);
 	if (write_all(k, g, 512))
 		return -1;
 	k->first = 1;
@@ -761,16 +748,6 @@ static int check_stream(struct checker *k)
 	return write_all(k, zero, 512) || write_all(k, zero, 512) ? -1 : 0;
 }
 
-static void drop_to(const struct ud_caller *c)
-{
-	if (setgroups(c->ngroups, c->groups) || setresgid(c->gid, c->gid, c->gid) ||
-	    setresuid(c->uid, c->uid, c->uid) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		_exit(UD_EX_OSERR);
-	if (c->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-		_exit(UD_EX_OSERR);
-}
-
 int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv, char **envp,
 	     struct ud_err *err)
 {
@@ -783,7 +760,7 @@ int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv,
 
 	if (pipe2(data, O_CLOEXEC) || pipe2(report, O_CLOEXEC))
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot create a pipe");
-	signals_hold();
+	/* (terminal signals and SIGPIPE are held since main: signals_hold) */
 	checker = fork();
 	if (checker < 0)
 		return ud_fail_errno(err, UD_EX_OSERR, "cannot fork");
@@ -793,7 +770,11 @@ int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv,
 		close(data[0]);
 		close(report[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		drop_to(c);
+		/* Ids dropped and checked as for the policy child; the flags
+		 * after the change, which resets them. */
+		if (caller_drop(c) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+			_exit(UD_EX_OSERR);
 		k.user = c->user_name;
 		k.in = in;
 		k.out = data[1];
@@ -814,11 +795,7 @@ int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv,
 	if (docker == 0) {
 		if (dup2(data[0], 0) < 0)
 			_exit(UD_EX_OSERR);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		signals_release();
 		if (exec_account_enter(v))
 			_exit(UD_EX_OSERR);
 		execve(path, argv, envp);

@@ -667,16 +667,17 @@ fail:
 	return -1;
 }
 
-static void debug_files(const struct ud_job *job)
+/* The engine and the files loaded, for --explain or --debug (tag). */
+static void show_files(const struct ud_job *job, const char *tag)
 {
 	size_t i;
 
-	fprintf(stderr, "userdocker: debug: engine: %s\n", job->files->engine.path);
+	fprintf(stderr, "userdocker: %s: engine %s\n", tag, job->files->engine.path);
 	if (job->files->config_dir_missing || job->files->nconfigs == 0)
-		fprintf(stderr, "userdocker: debug: no config files found in %s/userdocker: using built-in defaults\n",
-			SYSCONFDIR);
+		fprintf(stderr, "userdocker: %s: no config files in %s/userdocker: built-in defaults\n",
+			tag, SYSCONFDIR);
 	for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++)
-		fprintf(stderr, "userdocker: debug: %s loaded: %s\n",
+		fprintf(stderr, "userdocker: %s: %s %s loaded\n", tag,
 			i < job->files->nconfigs ? "config file" : "policy file",
 			job->files->configs[i].path);
 }
@@ -744,17 +745,9 @@ static int evaluate(lua_State *L, const struct ud_job *job, char ***out, size_t 
 	ps.min_level = job->cli->debug ? LOG_DEBUG_ : level_of(lvl ? lvl : "INFO");
 	if (job->cli->quiet && ps.min_level < LOG_WARNING_)
 		ps.min_level = LOG_WARNING_;
-	if (job->cli->explain) {
-		fprintf(stderr, "userdocker: explain: engine %s\n", job->files->engine.path);
-		if (job->files->config_dir_missing || job->files->nconfigs == 0)
-			fprintf(stderr, "userdocker: explain: no config files: built-in defaults\n");
-		for (i = 0; i < job->files->nconfigs + job->files->npolicies; i++)
-			fprintf(stderr, "userdocker: explain: %s %s loaded\n",
-				i < job->files->nconfigs ? "config file" : "policy file",
-				job->files->configs[i].path);
-	}
+	if (job->cli->explain || job->cli->debug)
+		show_files(job, job->cli->explain ? "explain" : "debug");
 	if (job->cli->debug) {
-		debug_files(job);
 		lua_getfield(L, 1, "dump");
 		lua_pushvalue(L, 2);
 		if (pcall_msg(L, 1, 1) == 0 && lua_isstring(L, -1))

@@ -53,8 +53,7 @@ static int cmp_gid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* In the child: become the caller, irrevocably.  Never returns on failure. */
-static void drop_to_caller(const struct ud_caller *c, pid_t parent)
+int caller_drop(const struct ud_caller *c)
 {
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
@@ -62,31 +61,41 @@ static void drop_to_caller(const struct ud_caller *c, pid_t parent)
 	int n;
 	size_t i;
 
-#ifdef UD_POLICY_TOOL
-	/* userdocker-policy run by a non-root admin: nothing to drop. */
-	if (geteuid() != 0)
-		goto limits;
-#endif
 	if (setgroups(c->ngroups, c->groups) || setresgid(c->gid, c->gid, c->gid) ||
 	    setresuid(c->uid, c->uid, c->uid))
-		goto fail;
+		return -1;
 	if (getresuid(&r, &e, &s) || r != c->uid || e != c->uid || s != c->uid)
-		goto fail;
+		return -1;
 	if (getresgid(&rg, &eg, &sg) || rg != c->gid || eg != c->gid || sg != c->gid)
-		goto fail;
+		return -1;
 	/* The kernel keeps the list sorted: compare as sets. */
 	n = getgroups(UD_MAX_GROUPS, now);
 	if (n < 0 || (size_t)n != c->ngroups)
-		goto fail;
+		return -1;
 	memcpy(want, c->groups, c->ngroups * sizeof want[0]);
 	qsort(want, c->ngroups, sizeof want[0], cmp_gid);
 	qsort(now, (size_t)n, sizeof now[0], cmp_gid);
 	for (i = 0; i < c->ngroups; i++)
 		if (now[i] != want[i]) {
 			errno = EPERM;
-			goto fail;
+			return -1;
 		}
 	if (c->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		return -1;
+	return 0;
+}
+
+/* In the child: become the caller, irrevocably.  Never returns on failure. */
+static void drop_to_caller(const struct ud_caller *c, pid_t parent)
+{
+	size_t i;
+
+#ifdef UD_POLICY_TOOL
+	/* userdocker-policy run by a non-root admin: nothing to drop. */
+	if (geteuid() != 0)
+		goto limits;
+#endif
+	if (caller_drop(c))
 		goto fail;
 #ifdef UD_POLICY_TOOL
 limits:

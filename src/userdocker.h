@@ -94,6 +94,8 @@ int cli_parse(int argc, char **argv, struct ud_cli *cli, struct ud_err *err);
 /* caller.c */
 int caller_identify(struct ud_caller *c, struct ud_err *err);
 int caller_become_root(struct ud_err *err);
+/* sandbox.c: become the caller (ids, groups), checked; -1 on any failure. */
+int caller_drop(const struct ud_caller *c);
 
 /* pam.c */
 int pam_account(const struct ud_caller *c, struct ud_err *err);
@@ -147,7 +149,8 @@ struct ud_stage;
 int execute(const struct ud_env *env, const struct ud_caller *c, struct ud_verdict *v,
 	    char **argv, struct ud_stage *st, struct ud_err *err);
 char *shell_quote_argv(char *const *argv);
-void signals_hold(void);
+void signals_hold(void);    /* main, before mounts are staged */
+void signals_release(void); /* in the process about to execute docker */
 
 /* load.c: docker load through the archive checker; returns only on error */
 int load_run(const struct ud_caller *c, const struct ud_verdict *v, char **argv, char **envp,
